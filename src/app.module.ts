@@ -1,0 +1,55 @@
+import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuthModule } from './auth/auth.module';
+import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { APP_CONFIG, AppConfig } from './config/app-config';
+import { dataSourceOptions } from './database/data-source-options';
+import { DesiredStateModule } from './desired-state/desired-state.module';
+import { DevicesModule } from './devices/devices.module';
+import { HealthModule } from './health/health.module';
+import { IngestionModule, IngestStatsModule } from './ingestion/ingestion.module';
+import { MqttModule } from './mqtt/mqtt.module';
+import { RejectionsModule } from './rejections/rejections.module';
+import { TelemetryModule } from './telemetry/telemetry.module';
+
+/**
+ * The whole service for a resolved configuration (database and broker URLs
+ * known, embedded ones already started). Global pipe and filter are providers
+ * so they cover the MQTT handlers as well as HTTP.
+ */
+@Module({})
+export class AppModule {
+  static register(config: AppConfig): DynamicModule {
+    if (!config.database.url) throw new Error('database URL not resolved');
+    return {
+      module: AppModule,
+      global: true,
+      imports: [
+        TypeOrmModule.forRoot(dataSourceOptions(config.database.url, config.database.poolSize)),
+        IngestStatsModule,
+        MqttModule,
+        AuthModule,
+        DevicesModule,
+        RejectionsModule,
+        IngestionModule,
+        TelemetryModule,
+        DesiredStateModule,
+        HealthModule,
+      ],
+      providers: [
+        { provide: APP_CONFIG, useValue: config },
+        {
+          provide: APP_PIPE,
+          useValue: new ValidationPipe({
+            whitelist: true,
+            forbidNonWhitelisted: true,
+            transform: true,
+          }),
+        },
+        { provide: APP_FILTER, useClass: AllExceptionsFilter },
+      ],
+      exports: [APP_CONFIG],
+    };
+  }
+}

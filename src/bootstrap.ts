@@ -1,0 +1,128 @@
+import { INestApplication, Logger, LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { json, urlencoded } from 'express';
+import { AppModule } from './app.module';
+import { AppConfig, loadConfig } from './config/app-config';
+import { startEmbeddedBroker } from './embedded/embedded-broker';
+import { startEmbeddedPostgres } from './embedded/embedded-postgres';
+import { assertPortFree } from './embedded/port-check';
+import { FromdevMqttServer } from './mqtt/fromdev-server';
+
+export interface Infrastructure {
+  config: AppConfig;
+  embedded: { postgres: boolean; broker: boolean };
+  stop(): Promise<void>;
+}
+
+/**
+ * Fills in what is not configured: no DATABASE_URL starts an embedded
+ * PostgreSQL, no MQTT_URL an embedded broker. The returned config has both URLs.
+ */
+export async function startInfrastructure(config: AppConfig): Promise<Infrastructure> {
+  const log = new Logger('Bootstrap');
+  const stops: (() => Promise<void>)[] = [];
+  const resolved: AppConfig = { ...config, database: { ...config.database }, mqtt: { ...config.mqtt } };
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch((e: Error) => log.error(e.message));
+  };
+  try {
+    if (!resolved.database.url) {
+      const pg = await startEmbeddedPostgres(config.dataDir, config.database.embeddedPort);
+      stops.push(() => pg.stop());
+      resolved.database.url = pg.url;
+    }
+    if (!resolved.mqtt.url) {
+      const broker = await startEmbeddedBroker({ host: config.mqtt.embeddedHost, port: config.mqtt.embeddedPort });
+      stops.push(() => broker.close());
+      resolved.mqtt.url = broker.url;
+      resolved.mqtt.embeddedPort = broker.port;
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    config: resolved,
+    embedded: { postgres: !config.database.url, broker: !config.mqtt.url },
+    stop,
+  };
+}
+
+export function swaggerDocument(app: INestApplication) {
+  const doc = new DocumentBuilder()
+    .setTitle('Breaker concentrator backend')
+    .setDescription(
+      'Management API for MQTT smart-breaker concentrators: registry, telemetry, commands. ' +
+        'Every /api/v1 path needs `Authorization: Bearer <token>`.',
+    )
+    .setVersion('1')
+    .addBearerAuth()
+    .build();
+  return SwaggerModule.createDocument(app, doc);
+}
+
+/** HTTP settings, Swagger and the MQTT transport; shared by main and the e2e tests. */
+export async function configureApp(app: INestApplication): Promise<void> {
+  app.use(json({ limit: '256kb' }));
+  app.use(urlencoded({ extended: false, limit: '64kb' }));
+  const doc = swaggerDocument(app);
+  SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs-json' });
+  app.connectMicroservice({ strategy: app.get(FromdevMqttServer) }, { inheritAppConfig: true });
+  await app.startAllMicroservices();
+}
+
+export interface RunningService {
+  app: INestApplication;
+  config: AppConfig;
+  httpUrl: string;
+  mqttUrl: string;
+  databaseUrl: string;
+  /** The bootstrap token when configured through ADMIN_TOKEN. */
+  adminToken: string;
+  close(): Promise<void>;
+}
+
+function logLevels(level: AppConfig['logLevel']): LogLevel[] {
+  const all: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+  return all.slice(0, all.indexOf(level) + 1);
+}
+
+/** Everything `npm start` runs, in order; close() stops it in reverse order. */
+export async function startService(env: Record<string, string | undefined> = process.env): Promise<RunningService> {
+  const config = loadConfig(env);
+  Logger.overrideLogger(logLevels(config.logLevel));
+  await assertPortFree(config.http.port, config.http.host, 'PORT');
+  const infra = await startInfrastructure(config);
+  let app: INestApplication | undefined;
+  try {
+    app = await NestFactory.create(AppModule.register(infra.config), {
+      logger: logLevels(config.logLevel),
+      bodyParser: false,
+    });
+    await configureApp(app);
+    await app.listen(config.http.port, config.http.host);
+  } catch (err) {
+    await app?.close().catch(() => undefined);
+    await infra.stop();
+    throw err;
+  }
+  const addr = app.getHttpServer().address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.http.port;
+  const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
+  const started = app;
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    config: infra.config,
+    httpUrl: `http://${host}:${port}`,
+    mqttUrl: infra.config.mqtt.url!,
+    databaseUrl: infra.config.database.url!,
+    adminToken: config.adminToken ?? '',
+    close: () =>
+      (closing ??= (async () => {
+        await started.close();
+        await infra.stop();
+      })()),
+  };
+}

@@ -1,0 +1,108 @@
+import { resolve } from 'node:path';
+import { validateTopicRoot } from '../protocol/topics';
+import { Env, envSchema } from './env.schema';
+
+export const APP_CONFIG = Symbol('APP_CONFIG');
+
+/** Typed, validated configuration; built once from the environment. */
+export interface AppConfig {
+  logLevel: Env['LOG_LEVEL'];
+  http: { host: string; port: number; publicBaseUrl?: string };
+  dataDir: string;
+  database: { url?: string; poolSize: number; embeddedPort: number };
+  mqtt: {
+    url?: string;
+    username?: string;
+    password?: string;
+    clientId?: string;
+    caFile?: string;
+    certFile?: string;
+    keyFile?: string;
+    tlsVerify: boolean;
+    servername?: string;
+    topicRoot: string;
+    sharedGroup?: string;
+    embeddedHost: string;
+    embeddedPort: number;
+  };
+  adminToken?: string;
+  autoAdopt: boolean;
+  ingest: {
+    maxPayloadBytes: number;
+    batchSize: number;
+    flushMs: number;
+    bufferMaxRows: number;
+    maxInflight: number;
+    latestFlushMs: number;
+    rejectionsKeep: number;
+    rejectionsRecordPerS: number;
+    offlineMinS: number;
+    partitionDaysAhead: number;
+  };
+  deviceDefaults: { reportS: number; heartbeatS: number; deltaPct: number };
+}
+
+export class ConfigError extends Error {}
+
+/** Fails fast, naming every bad variable, so a typo never starts a half-configured service. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  try {
+    validateTopicRoot(e.MQTT_TOPIC_ROOT);
+  } catch (err) {
+    throw new ConfigError(`Invalid configuration:\n  MQTT_TOPIC_ROOT: ${(err as Error).message}`);
+  }
+  if (e.MQTT_SHARED_GROUP !== undefined && !/^[A-Za-z0-9_-]+$/.test(e.MQTT_SHARED_GROUP)) {
+    throw new ConfigError('Invalid configuration:\n  MQTT_SHARED_GROUP: use letters, digits, _ or -');
+  }
+  if ((e.MQTT_CERT_FILE === undefined) !== (e.MQTT_KEY_FILE === undefined)) {
+    throw new ConfigError(
+      'Invalid configuration:\n  MQTT_CERT_FILE / MQTT_KEY_FILE: set both or neither',
+    );
+  }
+  return {
+    logLevel: e.LOG_LEVEL,
+    http: { host: e.HOST, port: e.PORT, publicBaseUrl: e.PUBLIC_BASE_URL },
+    dataDir: resolve(e.DATA_DIR),
+    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, embeddedPort: e.EMBEDDED_PG_PORT },
+    mqtt: {
+      url: e.MQTT_URL,
+      username: e.MQTT_USERNAME,
+      password: e.MQTT_PASSWORD,
+      clientId: e.MQTT_CLIENT_ID,
+      caFile: e.MQTT_CA_FILE,
+      certFile: e.MQTT_CERT_FILE,
+      keyFile: e.MQTT_KEY_FILE,
+      tlsVerify: e.MQTT_TLS_VERIFY,
+      servername: e.MQTT_SERVERNAME,
+      topicRoot: e.MQTT_TOPIC_ROOT,
+      sharedGroup: e.MQTT_SHARED_GROUP,
+      embeddedHost: e.EMBEDDED_MQTT_HOST,
+      embeddedPort: e.EMBEDDED_MQTT_PORT,
+    },
+    adminToken: e.ADMIN_TOKEN,
+    autoAdopt: e.AUTO_ADOPT,
+    ingest: {
+      maxPayloadBytes: e.MAX_PAYLOAD_BYTES,
+      batchSize: e.INGEST_BATCH_SIZE,
+      flushMs: e.INGEST_FLUSH_MS,
+      bufferMaxRows: e.INGEST_BUFFER_MAX_ROWS,
+      maxInflight: e.INGEST_MAX_INFLIGHT,
+      latestFlushMs: e.LATEST_FLUSH_MS,
+      rejectionsKeep: e.REJECTIONS_KEEP,
+      rejectionsRecordPerS: e.REJECTIONS_RECORD_PER_S,
+      offlineMinS: e.OFFLINE_MIN_S,
+      partitionDaysAhead: e.PARTITION_DAYS_AHEAD,
+    },
+    deviceDefaults: {
+      reportS: e.DEFAULT_REPORT_S,
+      heartbeatS: e.DEFAULT_HEARTBEAT_S,
+      deltaPct: e.DEFAULT_DELTA_PCT,
+    },
+  };
+}

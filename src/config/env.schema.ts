@@ -1,0 +1,88 @@
+import { z } from 'zod';
+
+// Env strings arrive as text; these helpers keep the schema readable and make
+// "1"/"true"/"yes" all mean true, as operators expect from shell configs.
+const bool = (def: boolean) =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .refine((v) => ['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'].includes(v), {
+      message: 'expected true/false',
+    })
+    .transform((v) => ['1', 'true', 'yes', 'on'].includes(v))
+    .optional()
+    .transform((v) => v ?? def);
+
+const int = (def: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).optional().default(def);
+
+const port = (def: number) => int(def, 0, 65535);
+
+const optionalString = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+
+const url = (protocols: string[]) =>
+  optionalString.refine(
+    (v) => {
+      if (v === undefined) return true;
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL with scheme ${protocols.join(' or ')}` },
+  );
+
+export const envSchema = z.object({
+  NODE_ENV: optionalString,
+  LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).optional().default('log'),
+  HOST: z.string().trim().optional().default('0.0.0.0'),
+  PORT: port(3000),
+  PUBLIC_BASE_URL: url(['http:', 'https:']),
+
+  DATABASE_URL: url(['postgres:', 'postgresql:']),
+  DATABASE_POOL_SIZE: int(10, 2, 200),
+  DATA_DIR: z.string().trim().optional().default('./data'),
+  EMBEDDED_PG_PORT: port(54329),
+
+  MQTT_URL: url(['mqtt:', 'mqtts:', 'tcp:', 'tls:', 'ws:', 'wss:']),
+  MQTT_USERNAME: optionalString,
+  MQTT_PASSWORD: optionalString,
+  MQTT_CLIENT_ID: optionalString,
+  MQTT_CA_FILE: optionalString,
+  MQTT_CERT_FILE: optionalString,
+  MQTT_KEY_FILE: optionalString,
+  MQTT_TLS_VERIFY: bool(true),
+  MQTT_SERVERNAME: optionalString,
+  MQTT_TOPIC_ROOT: z.string().trim().optional().default('smart/devs'),
+  MQTT_SHARED_GROUP: optionalString,
+  EMBEDDED_MQTT_HOST: z.string().trim().optional().default('0.0.0.0'),
+  EMBEDDED_MQTT_PORT: port(1883),
+
+  ADMIN_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 24, {
+    message: 'must be at least 24 characters',
+  }),
+  AUTO_ADOPT: bool(false),
+
+  MAX_PAYLOAD_BYTES: int(65536, 256, 1048576),
+  INGEST_BATCH_SIZE: int(5000, 1, 100000),
+  INGEST_FLUSH_MS: int(200, 5, 60000),
+  INGEST_BUFFER_MAX_ROWS: int(200000, 100, 10000000),
+  INGEST_MAX_INFLIGHT: int(2, 1, 16),
+  LATEST_FLUSH_MS: int(1000, 50, 60000),
+  REJECTIONS_KEEP: int(10000, 100, 10000000),
+  REJECTIONS_RECORD_PER_S: int(50, 1, 10000),
+  OFFLINE_MIN_S: int(90, 5, 86400),
+  PARTITION_DAYS_AHEAD: int(7, 1, 90),
+
+  DEFAULT_REPORT_S: int(60, 5, 3600),
+  DEFAULT_HEARTBEAT_S: int(30, 10, 600),
+  DEFAULT_DELTA_PCT: int(5, 0, 100),
+});
+
+export type Env = z.infer<typeof envSchema>;

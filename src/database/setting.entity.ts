@@ -1,0 +1,7 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+@Entity('settings')
+export class Setting {
+  @PrimaryColumn('text') key!: string;
+  @Column('text') value!: string;
+}

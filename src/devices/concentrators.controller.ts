@@ -1,0 +1,140 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Query,
+} from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiForbiddenResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { MinRole } from '../auth/roles';
+import { LinePipe } from '../common/line.pipe';
+import { SerialPipe } from '../common/serial.pipe';
+import { ConcentratorsService, toView } from './concentrators.service';
+import {
+  AdoptConcentratorDto,
+  ConcentratorCreatedView,
+  ConcentratorPage,
+  ConcentratorView,
+  CreateConcentratorDto,
+  DeleteConcentratorQuery,
+  LineView,
+  ListConcentratorsQuery,
+  RenameLineDto,
+  UpdateConcentratorDto,
+} from './dto/concentrator.dto';
+
+@ApiTags('concentrators')
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ description: 'missing or invalid token' })
+@ApiForbiddenResponse({ description: 'role too low' })
+@Controller('api/v1/concentrators')
+export class ConcentratorsController {
+  constructor(private readonly service: ConcentratorsService) {}
+
+  @Get()
+  @MinRole('viewer')
+  @ApiOperation({ summary: 'List concentrators (managed and pending)' })
+  @ApiOkResponse({ type: ConcentratorPage })
+  list(@Query() q: ListConcentratorsQuery): Promise<ConcentratorPage> {
+    return this.service.list(q);
+  }
+
+  @Post()
+  @MinRole('admin')
+  @ApiOperation({ summary: 'Register a concentrator as managed' })
+  @ApiCreatedResponse({ type: ConcentratorCreatedView })
+  @ApiConflictResponse({ description: 'serial exists' })
+  async create(@Body() dto: CreateConcentratorDto): Promise<ConcentratorCreatedView> {
+    return toView(await this.service.create(dto));
+  }
+
+  @Get(':sn')
+  @MinRole('viewer')
+  @ApiOperation({ summary: 'One concentrator: state, connectivity, firmware, clock flag, sync state' })
+  @ApiOkResponse({ type: ConcentratorView })
+  @ApiNotFoundResponse()
+  async get(@Param('sn', SerialPipe) sn: string): Promise<ConcentratorView> {
+    return toView(await this.service.get(sn));
+  }
+
+  @Patch(':sn')
+  @MinRole('admin')
+  @ApiOperation({ summary: 'Rename or move a concentrator to another site' })
+  @ApiOkResponse({ type: ConcentratorView })
+  async update(
+    @Param('sn', SerialPipe) sn: string,
+    @Body() dto: UpdateConcentratorDto,
+  ): Promise<ConcentratorView> {
+    return toView(await this.service.update(sn, dto));
+  }
+
+  @Post(':sn/adopt')
+  @HttpCode(200)
+  @MinRole('admin')
+  @ApiOperation({ summary: 'Adopt a pending concentrator (pending → managed)' })
+  @ApiOkResponse({ type: ConcentratorView })
+  @ApiConflictResponse({ description: 'already managed' })
+  async adopt(
+    @Param('sn', SerialPipe) sn: string,
+    @Body() dto: AdoptConcentratorDto,
+  ): Promise<ConcentratorView> {
+    return toView(await this.service.adopt(sn, dto));
+  }
+
+  @Post(':sn/release')
+  @HttpCode(200)
+  @MinRole('admin')
+  @ApiOperation({ summary: 'Release a managed concentrator (managed → pending)' })
+  @ApiOkResponse({ type: ConcentratorView })
+  async release(@Param('sn', SerialPipe) sn: string): Promise<ConcentratorView> {
+    return toView(await this.service.release(sn));
+  }
+
+  @Delete(':sn')
+  @HttpCode(204)
+  @MinRole('admin')
+  @ApiOperation({ summary: 'Delete a pending concentrator; telemetry kept unless purge=true' })
+  @ApiNoContentResponse()
+  @ApiConflictResponse({ description: 'managed: release it first' })
+  async remove(
+    @Param('sn', SerialPipe) sn: string,
+    @Query() q: DeleteConcentratorQuery,
+  ): Promise<void> {
+    await this.service.remove(sn, q.purge ?? false);
+  }
+
+  @Get(':sn/lines')
+  @MinRole('viewer')
+  @ApiOperation({ summary: 'Breaker lines and their names' })
+  @ApiOkResponse({ type: [LineView] })
+  lines(@Param('sn', SerialPipe) sn: string): Promise<LineView[]> {
+    return this.service.listLines(sn);
+  }
+
+  @Patch(':sn/lines/:line')
+  @MinRole('operator')
+  @ApiOperation({ summary: 'Name a breaker line' })
+  @ApiOkResponse({ type: LineView })
+  renameLine(
+    @Param('sn', SerialPipe) sn: string,
+    @Param('line', LinePipe) line: number,
+    @Body() dto: RenameLineDto,
+  ): Promise<LineView> {
+    return this.service.renameLine(sn, line, dto.name);
+  }
+}

@@ -1,0 +1,242 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationShutdown,
+  OnModuleInit,
+} from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { pgPool } from '../database/pg-pool';
+import { ConfigRequestMsg } from '../protocol/device-messages';
+import { DeviceEventsService } from './device-events.service';
+import { Concentrator, ConcentratorState } from './entities/concentrator.entity';
+
+export interface CachedDevice {
+  sn: string;
+  state: ConcentratorState;
+  lineCount: number | null;
+  reportS: number;
+  online: boolean;
+  clockSkew: boolean;
+  lastSeenMs: number;
+  fw: string | null;
+}
+
+/**
+ * The hot path's view of the registry: one Map lookup per message instead of a
+ * query. Writes that matter (discovery, online/offline, clock flag) go to the
+ * database at once; last-seen times are written in batches.
+ */
+@Injectable()
+export class DeviceRegistry implements OnModuleInit, OnApplicationShutdown {
+  private readonly log = new Logger('DeviceRegistry');
+  private readonly devices = new Map<string, CachedDevice>();
+  private readonly discovering = new Map<string, Promise<CachedDevice>>();
+  private readonly seenDirty = new Set<string>();
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    @InjectRepository(Concentrator) private readonly repo: Repository<Concentrator>,
+    private readonly events: DeviceEventsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.reload();
+    this.timers.push(setInterval(() => void this.flushSeen(), 2000).unref());
+    this.timers.push(setInterval(() => void this.sweepOffline(), 5000).unref());
+    // Other instances (shared subscription) change the registry too.
+    this.timers.push(setInterval(() => void this.reload(), 30_000).unref());
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.timers.forEach(clearInterval);
+    await this.flushSeen();
+  }
+
+  get(sn: string): CachedDevice | undefined {
+    return this.devices.get(sn);
+  }
+
+  count(pred: (d: CachedDevice) => boolean): number {
+    let n = 0;
+    for (const d of this.devices.values()) if (pred(d)) n++;
+    return n;
+  }
+
+  /** Reflects a change made through the API (adopt, release, delete, create). */
+  put(c: Concentrator): void {
+    const prev = this.devices.get(c.sn);
+    this.devices.set(c.sn, {
+      ...toCached(c),
+      lastSeenMs: Math.max(prev?.lastSeenMs ?? 0, c.lastSeenAt?.getTime() ?? 0),
+    });
+  }
+
+  remove(sn: string): void {
+    this.devices.delete(sn);
+    this.seenDirty.delete(sn);
+  }
+
+  /** Finds or registers the sender; unknown serials become pending (or managed with AUTO_ADOPT). */
+  async resolve(sn: string): Promise<CachedDevice> {
+    const known = this.devices.get(sn);
+    if (known) return known;
+    let p = this.discovering.get(sn);
+    if (!p) {
+      p = this.discover(sn).finally(() => this.discovering.delete(sn));
+      this.discovering.set(sn, p);
+    }
+    return p;
+  }
+
+  private async discover(sn: string): Promise<CachedDevice> {
+    const state: ConcentratorState = this.config.autoAdopt ? 'managed' : 'pending';
+    const d = this.config.deviceDefaults;
+    const res = await this.repo
+      .createQueryBuilder()
+      .insert()
+      .values({
+        sn,
+        state,
+        reportS: d.reportS,
+        heartbeatS: d.heartbeatS,
+        deltaPct: d.deltaPct,
+        adoptedAt: state === 'managed' ? new Date() : null,
+      })
+      .orIgnore()
+      .returning('sn')
+      .execute();
+    const row = await this.repo.findOneByOrFail({ sn });
+    this.put(row);
+    if (res.raw.length > 0) {
+      this.log.log(`discovered concentrator ${sn} (${state})`);
+      void this.events.add({ sn, kind: 'discovered', detail: { state } });
+    }
+    return this.devices.get(sn)!;
+  }
+
+  /** Called for every accepted message: last seen, and online when it was not. */
+  seen(dev: CachedDevice, nowMs: number): void {
+    dev.lastSeenMs = nowMs;
+    this.seenDirty.add(dev.sn);
+    if (!dev.online) {
+      dev.online = true;
+      void this.setOnline(dev.sn, true, new Date(nowMs), 'message');
+    }
+  }
+
+  markOffline(sn: string, reason: string): void {
+    const dev = this.devices.get(sn);
+    if (!dev || !dev.online) return;
+    dev.online = false;
+    void this.setOnline(sn, false, new Date(), reason);
+  }
+
+  setClockSkew(dev: CachedDevice, skewed: boolean, detail: Record<string, unknown>): void {
+    if (dev.clockSkew === skewed) return;
+    dev.clockSkew = skewed;
+    const at = new Date();
+    void this.repo
+      .update({ sn: dev.sn }, { clockSkew: skewed, clockSkewAt: at, updatedAt: at })
+      .catch((err: Error) => this.log.error(`clock flag ${dev.sn}: ${err.message}`));
+    void this.events.add({ sn: dev.sn, kind: skewed ? 'clock_skew' : 'clock_ok', at, detail });
+  }
+
+  async recordConfigRequest(dev: CachedDevice, msg: ConfigRequestMsg): Promise<void> {
+    dev.lineCount = msg.lines;
+    dev.fw = msg.fw;
+    await this.repo.update(
+      { sn: dev.sn },
+      { fw: msg.fw, model: msg.model, lineCount: msg.lines, io: msg.io, updatedAt: new Date() },
+    );
+  }
+
+  private async setOnline(sn: string, online: boolean, at: Date, reason: string): Promise<void> {
+    try {
+      await this.repo.update(
+        { sn },
+        { online, onlineChangedAt: at, updatedAt: at, ...(online ? { lastSeenAt: at } : {}) },
+      );
+      await this.events.add({ sn, kind: online ? 'online' : 'offline', at, detail: { reason } });
+    } catch (err) {
+      this.log.error(`online state of ${sn}: ${(err as Error).message}`);
+    }
+  }
+
+  async flushSeen(): Promise<void> {
+    if (this.seenDirty.size === 0) return;
+    const sns: string[] = [];
+    const times: number[] = [];
+    for (const sn of this.seenDirty) {
+      const d = this.devices.get(sn);
+      if (!d) continue;
+      sns.push(sn);
+      times.push(d.lastSeenMs);
+    }
+    this.seenDirty.clear();
+    try {
+      await this.repo.query(
+        `UPDATE concentrators c SET last_seen_at = to_timestamp(u.ms / 1000.0)
+           FROM unnest($1::text[], $2::float8[]) AS u(sn, ms)
+          WHERE c.sn = u.sn AND (c.last_seen_at IS NULL OR c.last_seen_at < to_timestamp(u.ms / 1000.0))`,
+        [sns, times],
+      );
+    } catch (err) {
+      this.log.error(`last-seen flush failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** Silence longer than 3 × report_s (at least OFFLINE_MIN_S) means offline. */
+  async sweepOffline(): Promise<void> {
+    // Write what this instance has seen first, so silence is judged on fresh times.
+    await this.flushSeen();
+    try {
+      const { rows } = await pgPool(this.repo.manager.connection).query<{ sn: string }>(
+        `UPDATE concentrators SET online = false, online_changed_at = now(), updated_at = now()
+          WHERE online AND (last_seen_at IS NULL OR
+                last_seen_at < now() - make_interval(secs => greatest(3 * report_s, $1)))
+          RETURNING sn`,
+        [this.config.ingest.offlineMinS],
+      );
+      for (const { sn } of rows) {
+        const d = this.devices.get(sn);
+        if (d) d.online = false;
+        void this.events.add({ sn, kind: 'offline', detail: { reason: 'silence' } });
+      }
+    } catch (err) {
+      this.log.error(`offline sweep failed: ${(err as Error).message}`);
+    }
+  }
+
+  private async reload(): Promise<void> {
+    try {
+      const rows = await this.repo.find();
+      const present = new Set<string>();
+      for (const c of rows) {
+        present.add(c.sn);
+        // The table is the truth for online (other instances write it too); put()
+        // keeps the freshest last-seen time of the two.
+        this.put(c);
+      }
+      for (const sn of this.devices.keys()) if (!present.has(sn)) this.devices.delete(sn);
+    } catch (err) {
+      this.log.error(`registry reload failed: ${(err as Error).message}`);
+    }
+  }
+}
+
+function toCached(c: Concentrator): CachedDevice {
+  return {
+    sn: c.sn,
+    state: c.state,
+    lineCount: c.lineCount,
+    reportS: c.reportS,
+    online: c.online,
+    clockSkew: c.clockSkew,
+    lastSeenMs: c.lastSeenAt?.getTime() ?? 0,
+    fw: c.fw,
+  };
+}

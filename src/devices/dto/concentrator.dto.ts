@@ -1,0 +1,137 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
+import { PaginationQuery } from '../../common/pagination.dto';
+
+const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+
+export class CreateConcentratorDto {
+  @ApiProperty({ example: '202005010001', description: '12 ASCII digits (yyyymmddssss)' })
+  @Matches(/^[0-9]{12}$/, { message: 'sn must be 12 digits' })
+  sn!: string;
+
+  @ApiProperty({ example: 'Building A, floor 2' })
+  @Transform(trim)
+  @IsString()
+  @Length(1, 100)
+  name!: string;
+
+  @ApiPropertyOptional({ example: 'campus-north' })
+  @IsOptional()
+  @Transform(trim)
+  @IsString()
+  @Length(1, 100)
+  site?: string;
+}
+
+export class AdoptConcentratorDto {
+  @ApiProperty({ example: 'Building A, floor 2' })
+  @Transform(trim)
+  @IsString()
+  @Length(1, 100)
+  name!: string;
+
+  @ApiPropertyOptional({ example: 'campus-north' })
+  @IsOptional()
+  @Transform(trim)
+  @IsString()
+  @Length(1, 100)
+  site?: string;
+}
+
+export class UpdateConcentratorDto {
+  @ApiPropertyOptional()
+  @IsOptional()
+  @Transform(trim)
+  @IsString()
+  @Length(1, 100)
+  name?: string;
+
+  @ApiPropertyOptional({ nullable: true })
+  @IsOptional()
+  @Transform(trim)
+  @IsString()
+  @MaxLength(100)
+  site?: string;
+}
+
+export class ListConcentratorsQuery extends PaginationQuery {
+  @ApiPropertyOptional({ enum: ['managed', 'pending'] })
+  @IsOptional()
+  @IsIn(['managed', 'pending'])
+  state?: 'managed' | 'pending';
+
+  @ApiPropertyOptional({ type: Boolean })
+  @IsOptional()
+  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsBoolean()
+  online?: boolean;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  site?: string;
+
+  @ApiPropertyOptional({ description: 'substring of serial or name' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  q?: string;
+}
+
+export class DeleteConcentratorQuery {
+  @ApiPropertyOptional({ type: Boolean, description: 'also delete stored telemetry' })
+  @IsOptional()
+  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsBoolean()
+  purge?: boolean;
+}
+
+export class RenameLineDto {
+  @ApiProperty({ example: 'Kitchen sockets' })
+  @Transform(trim)
+  @IsString()
+  @Length(1, 100)
+  name!: string;
+}
+
+export class ConcentratorView {
+  @ApiProperty() sn!: string;
+  @ApiProperty({ enum: ['pending', 'managed'] }) state!: string;
+  @ApiProperty({ nullable: true, type: String }) name!: string | null;
+  @ApiProperty({ nullable: true, type: String }) site!: string | null;
+  @ApiProperty() online!: boolean;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) lastSeenAt!: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) onlineChangedAt!: string | null;
+  @ApiProperty({ nullable: true, type: String }) fw!: string | null;
+  @ApiProperty({ nullable: true, type: String }) model!: string | null;
+  @ApiProperty({ nullable: true, type: Number }) lineCount!: number | null;
+  @ApiProperty({ nullable: true, type: String }) io!: string | null;
+  @ApiProperty() clockSkew!: boolean;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) clockSkewAt!: string | null;
+  @ApiProperty({ description: 'sync state of config / schedules / params' })
+  sync!: { config: string };
+  @ApiProperty({ format: 'date-time' }) firstSeenAt!: string;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) adoptedAt!: string | null;
+}
+
+export class ConcentratorCreatedView extends ConcentratorView {
+  @ApiPropertyOptional({
+    description:
+      'Per-device MQTT password, returned once. Omitted until device credentials are enabled.',
+  })
+  mqttPassword?: string;
+}
+
+export class ConcentratorPage {
+  @ApiProperty({ type: [ConcentratorView] }) items!: ConcentratorView[];
+  @ApiProperty() total!: number;
+  @ApiProperty() limit!: number;
+  @ApiProperty() offset!: number;
+}
+
+export class LineView {
+  @ApiProperty() line!: number;
+  @ApiProperty({ nullable: true, type: String }) name!: string | null;
+}

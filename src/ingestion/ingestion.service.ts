@@ -1,0 +1,107 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { DeviceEventsService } from '../devices/device-events.service';
+import { DeviceRegistry } from '../devices/device-registry.service';
+import { trustedTime } from '../protocol/clock';
+import { decodeDeviceMessage } from '../protocol/decode';
+import { DeviceMessage, DeviceMessageType } from '../protocol/device-messages';
+import { parseFromdevTopic } from '../protocol/topics';
+import { RejectionsService } from '../rejections/rejections.service';
+import { FromdevPacket } from '../mqtt/raw-fromdev.deserializer';
+import { DeviceMessageContext, DeviceMessageHandler } from './device-message-context';
+import { IngestStats } from './ingest-stats';
+
+/** Types that carry state of the breakers: only a managed concentrator's are kept. */
+const MANAGED_ONLY: ReadonlySet<DeviceMessageType> = new Set([
+  'telemetry',
+  'status',
+  'alarm',
+  'ack',
+  'upgrade',
+  'schedules',
+  'params',
+]);
+
+/**
+ * The ingestion pipeline: topic → decode → registry → clock → the handlers
+ * that feature modules register per message type. Every refusal is counted
+ * and recorded; nothing here throws back into the transport.
+ */
+@Injectable()
+export class IngestionService {
+  private readonly log = new Logger('Ingestion');
+  private readonly handlers = new Map<DeviceMessageType, DeviceMessageHandler[]>();
+
+  constructor(
+    private readonly stats: IngestStats,
+    private readonly registry: DeviceRegistry,
+    private readonly rejections: RejectionsService,
+    private readonly events: DeviceEventsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  on<T extends DeviceMessageType>(
+    type: T,
+    handler: DeviceMessageHandler<Extract<DeviceMessage, { type: T }>>,
+  ): void {
+    const list = this.handlers.get(type) ?? [];
+    list.push(handler as DeviceMessageHandler);
+    this.handlers.set(type, list);
+  }
+
+  async ingest(packet: FromdevPacket): Promise<void> {
+    this.stats.received++;
+    const { topic, payload, receivedAtMs } = packet;
+    const t = parseFromdevTopic(this.config.mqtt.topicRoot, topic);
+    if (!t.ok) {
+      this.rejections.record({ reason: t.reason, topic, sn: undefined, detail: 'topic is not <root>/<12-digit sn>/fromdev', payload });
+      return;
+    }
+    const sn = t.sn;
+    const r = decodeDeviceMessage(sn, payload, { maxBytes: this.config.ingest.maxPayloadBytes });
+    if (!r.ok) {
+      this.rejections.record({
+        reason: r.reason,
+        topic,
+        sn,
+        field: r.field,
+        detail: r.detail,
+        payload: r.reason === 'too_large' ? undefined : payload,
+      });
+      if (r.reason === 'serial_mismatch' && this.registry.get(sn)) {
+        void this.events.add({ sn, kind: 'serial_mismatch', detail: { payloadSn: r.payloadSn ?? null } });
+      }
+      return;
+    }
+    const msg = r.msg;
+    const dev = this.registry.get(sn) ?? (await this.registry.resolve(sn));
+    if (msg.type === 'offline') {
+      this.registry.markOffline(sn, 'will');
+      return;
+    }
+    this.registry.seen(dev, receivedAtMs);
+
+    const clock = trustedTime(msg.ts, receivedAtMs);
+    if (msg.ts !== undefined) {
+      this.registry.setClockSkew(dev, clock.skewed, { deviceTs: msg.ts, serverMs: receivedAtMs });
+    }
+    if (dev.state !== 'managed' && MANAGED_ONLY.has(msg.type)) {
+      this.rejections.record({
+        reason: 'unknown_device',
+        topic,
+        sn,
+        detail: `${msg.type} from a ${dev.state} concentrator is counted, not stored`,
+      });
+      return;
+    }
+    const ctx: DeviceMessageContext = { dev, msg, topic, at: clock.at, receivedAt: new Date(receivedAtMs) };
+    for (const h of this.handlers.get(msg.type) ?? []) {
+      try {
+        await h(ctx);
+      } catch (err) {
+        // One failing feature must not stop the others, nor the transport.
+        this.log.error(`handler for ${msg.type} from ${sn} failed: ${(err as Error).message}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { SERIAL_RE } from './serial';
+
+// Shared wire-field schemas, so both directions apply identical rules.
+
+export const COMMAND_ID_RE = /^[A-Za-z0-9_-]{1,36}$/;
+
+export const snField = z.string().regex(SERIAL_RE, { error: 'sn must be 12 ASCII digits' });
+export const idField = z
+  .string()
+  .regex(COMMAND_ID_RE, { error: 'id must be 1-36 chars of [A-Za-z0-9_-]' });
+export const tsField = z.int().nonnegative();
+export const lineNumber = z.int().min(1).max(64);
+
+/** z.number() already rejects NaN and ±Infinity (e.g. JSON `1e400`). */
+export function finiteIn(min: number, max: number) {
+  return z.number().min(min).max(max);
+}
+
+export function uniqueBy<T>(key: (item: T) => unknown): (items: T[]) => boolean {
+  return (items) => new Set(items.map(key)).size === items.length;
+}
+
+export function uniqueInts(items: number[]): boolean {
+  return new Set(items).size === items.length;
+}
+
+/** The first issue as `{ field, detail }`, `field` being the dotted path ('' at the root). */
+export function firstIssue(error: z.ZodError): { field: string; detail: string } {
+  const issue = error.issues[0];
+  if (!issue) return { field: '', detail: 'invalid' };
+  const path = issue.path.map((p) => String(p));
+  // Point at the offending key itself, not at the object that holds it.
+  if (issue.code === 'unrecognized_keys' && issue.keys.length > 0) path.push(issue.keys[0]);
+  return { field: path.join('.'), detail: issue.message };
+}

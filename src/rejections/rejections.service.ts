@@ -1,0 +1,97 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { IngestStats } from '../ingestion/ingest-stats';
+import { RejectionReason } from '../protocol/rejections';
+import { safeLogString, sanitizeExcerpt } from '../protocol/sanitize';
+import { Rejection } from './rejection.entity';
+
+export interface RejectionInput {
+  reason: RejectionReason;
+  topic: string;
+  sn?: string;
+  field?: string;
+  detail: string;
+  payload?: Buffer | string;
+}
+
+/**
+ * Every rejection is counted; only a rate-limited sample is written, and the
+ * table is trimmed to the newest N rows, so a flood cannot fill the disk.
+ */
+@Injectable()
+export class RejectionsService implements OnModuleInit, OnApplicationShutdown {
+  private readonly log = new Logger('Rejections');
+  private pending: Partial<Rejection>[] = [];
+  private windowStart = 0;
+  private windowCount = 0;
+  private timers: NodeJS.Timeout[] = [];
+  private lastLogAt = 0;
+
+  constructor(
+    @InjectRepository(Rejection) private readonly repo: Repository<Rejection>,
+    private readonly stats: IngestStats,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    this.timers.push(setInterval(() => void this.flush(), 1000).unref());
+    this.timers.push(setInterval(() => void this.prune(), 60_000).unref());
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.timers.forEach(clearInterval);
+    await this.flush();
+  }
+
+  record(r: RejectionInput): void {
+    this.stats.reject(r.reason);
+    const now = Date.now();
+    if (now - this.windowStart >= 1000) {
+      this.windowStart = now;
+      this.windowCount = 0;
+    }
+    if (++this.windowCount > this.config.ingest.rejectionsRecordPerS) {
+      this.stats.unrecordedRejections += 1;
+      return;
+    }
+    if (now - this.lastLogAt > 5000) {
+      this.lastLogAt = now;
+      this.log.warn(
+        `rejected ${r.reason} on ${safeLogString(r.topic, 96)}${r.field ? ` (${safeLogString(r.field)})` : ''}`,
+      );
+    }
+    this.pending.push({
+      at: new Date(now),
+      reason: r.reason,
+      topic: sanitizeExcerpt(r.topic, 160),
+      sn: r.sn ?? null,
+      field: r.field ? sanitizeExcerpt(r.field, 80) : null,
+      detail: sanitizeExcerpt(r.detail, 200),
+      excerpt: r.payload === undefined ? null : sanitizeExcerpt(r.payload, 200),
+    });
+  }
+
+  async flush(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const rows = this.pending;
+    this.pending = [];
+    try {
+      await this.repo.insert(rows);
+    } catch (err) {
+      this.log.error(`could not record ${rows.length} rejections: ${(err as Error).message}`);
+    }
+  }
+
+  async prune(): Promise<void> {
+    try {
+      await this.repo.query(
+        `DELETE FROM rejections WHERE id <= (SELECT max(id) FROM rejections) - $1`,
+        [this.config.ingest.rejectionsKeep],
+      );
+    } catch (err) {
+      this.log.error(`prune failed: ${(err as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,116 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import { IsDate, IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { PaginationQuery } from '../../common/pagination.dto';
+import { API_FIELDS } from '../measurement-names';
+
+export class TelemetryQuery {
+  @ApiPropertyOptional({ type: Number, minimum: 1, maximum: 64 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  line?: number;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'default: 24 h before `to`' })
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate()
+  from?: Date;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'default: now' })
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate()
+  to?: Date;
+
+  @ApiPropertyOptional({ enum: ['raw', '1m', '5m', '15m', '1h', '1d'], default: 'raw' })
+  @IsOptional()
+  @IsIn(['raw', '1m', '5m', '15m', '1h', '1d'])
+  bucket: 'raw' | '1m' | '5m' | '15m' | '1h' | '1d' = 'raw';
+
+  @ApiPropertyOptional({
+    description: `comma-separated subset of ${API_FIELDS.join(', ')}`,
+    example: 'voltageV,powerW',
+  })
+  @IsOptional()
+  @IsString()
+  fields?: string;
+
+  @ApiPropertyOptional({ type: Number, minimum: 1, maximum: 1000, default: 1000 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  limit: number = 1000;
+
+  @ApiPropertyOptional({ type: Number, minimum: 0, default: 0 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  offset: number = 0;
+}
+
+export class FleetLatestQuery extends PaginationQuery {
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @Transform(({ value }) => (typeof value === 'string' ? value.trim() : value))
+  site?: string;
+}
+
+export class LatestLineView {
+  @ApiProperty() line!: number;
+  @ApiProperty({ nullable: true, type: String }) name!: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time', description: 'time of the values' })
+  ts!: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) receivedAt!: string | null;
+  @ApiProperty({ nullable: true, type: Boolean, description: 'switch state' }) on!: boolean | null;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) onAt!: string | null;
+  @ApiProperty({ nullable: true, type: String }) onCause!: string | null;
+  @ApiPropertyOptional({ nullable: true, type: Number }) voltageV?: number | null;
+  @ApiPropertyOptional({ nullable: true, type: Number }) currentA?: number | null;
+  @ApiPropertyOptional({ nullable: true, type: Number }) powerW?: number | null;
+  @ApiPropertyOptional({ nullable: true, type: Number }) reactiveVar?: number | null;
+  @ApiPropertyOptional({ nullable: true, type: Number }) pf?: number | null;
+  @ApiPropertyOptional({ nullable: true, type: Number }) freqHz?: number | null;
+  @ApiPropertyOptional({ nullable: true, type: Number }) energyKwh?: number | null;
+  @ApiPropertyOptional({ nullable: true, type: Number }) leakageMa?: number | null;
+  @ApiPropertyOptional({ nullable: true, type: Number }) tempC?: number | null;
+}
+
+export class ConcentratorLatestView {
+  @ApiProperty() sn!: string;
+  @ApiProperty({ nullable: true, type: String }) name!: string | null;
+  @ApiProperty({ nullable: true, type: String }) site!: string | null;
+  @ApiProperty() online!: boolean;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) lastSeenAt!: string | null;
+  @ApiProperty() clockSkew!: boolean;
+  @ApiProperty({ type: [LatestLineView] }) lines!: LatestLineView[];
+}
+
+export class FleetLatestPage {
+  @ApiProperty({ type: [ConcentratorLatestView] }) items!: ConcentratorLatestView[];
+  @ApiProperty() total!: number;
+  @ApiProperty() limit!: number;
+  @ApiProperty() offset!: number;
+}
+
+export class TelemetryResult {
+  @ApiProperty() sn!: string;
+  @ApiProperty({ enum: ['raw', '1m', '5m', '15m', '1h', '1d'] }) bucket!: string;
+  @ApiProperty({ format: 'date-time' }) from!: string;
+  @ApiProperty({ format: 'date-time' }) to!: string;
+  @ApiProperty({
+    description:
+      'raw: {ts, receivedAt, line, on, <fields>}; bucketed: {bucket, line, samples, <field>: {min, avg, max}}',
+    type: 'array',
+    items: { type: 'object' },
+  })
+  items!: Record<string, unknown>[];
+  @ApiProperty({ nullable: true, type: Number, description: 'offset of the next page, null at the end' })
+  nextOffset!: number | null;
+}

@@ -1,0 +1,39 @@
+import { TelemetryLine } from '../protocol/device-messages';
+import { MEASUREMENTS, Measurement } from './telemetry.sql';
+
+/**
+ * Rows kept as one array per column: that is the shape the unnest() insert
+ * takes, so a batch goes to the driver without any reshaping.
+ */
+export class TelemetryBatch {
+  readonly sn: string[] = [];
+  readonly line: number[] = [];
+  readonly ts: number[] = [];
+  readonly rcv: number[] = [];
+  readonly on: (boolean | null)[] = [];
+  readonly m: Record<Measurement, (number | null)[]> = Object.fromEntries(
+    MEASUREMENTS.map((k) => [k, [] as (number | null)[]]),
+  ) as Record<Measurement, (number | null)[]>;
+  readonly messages: { sn: string; seq?: number }[] = [];
+  attempts = 0;
+
+  get rows(): number {
+    return this.sn.length;
+  }
+
+  add(sn: string, tsMs: number, receivedMs: number, seq: number | undefined, lines: TelemetryLine[]): void {
+    for (const l of lines) {
+      this.sn.push(sn);
+      this.line.push(l.line);
+      this.ts.push(tsMs);
+      this.rcv.push(receivedMs);
+      this.on.push(l.on ?? null);
+      for (const k of MEASUREMENTS) this.m[k].push(l[k] ?? null);
+    }
+    this.messages.push({ sn, seq });
+  }
+
+  params(): unknown[] {
+    return [this.sn, this.line, this.ts, this.rcv, this.on, ...MEASUREMENTS.map((k) => this.m[k])];
+  }
+}

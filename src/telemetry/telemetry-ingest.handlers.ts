@@ -1,0 +1,26 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { IngestionService } from '../ingestion/ingestion.service';
+import { LatestStore } from './latest-store.service';
+import { TelemetryWriter } from './telemetry-writer.service';
+
+/** Wires telemetry and status messages to the batch writer and the latest-state store. */
+@Injectable()
+export class TelemetryIngestHandlers implements OnModuleInit {
+  constructor(
+    private readonly ingestion: IngestionService,
+    private readonly writer: TelemetryWriter,
+    private readonly latest: LatestStore,
+  ) {}
+
+  onModuleInit(): void {
+    this.ingestion.on('telemetry', ({ dev, msg, at, receivedAt }) => {
+      const tsMs = at.getTime();
+      if (this.writer.enqueue(dev.sn, tsMs, receivedAt.getTime(), msg.seq, msg.lines)) {
+        this.latest.applyTelemetry(dev.sn, tsMs, receivedAt.getTime(), msg.lines);
+      }
+    });
+    this.ingestion.on('status', ({ dev, msg, at }) => {
+      this.latest.applyStatus(dev.sn, at.getTime(), msg.lines);
+    });
+  }
+}

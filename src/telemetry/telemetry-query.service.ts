@@ -1,0 +1,192 @@
+import { BadRequestException, Injectable } from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, Repository } from 'typeorm';
+import { ConcentratorsService } from '../devices/concentrators.service';
+import { ConcentratorLine } from '../devices/entities/concentrator-line.entity';
+import { Concentrator } from '../devices/entities/concentrator.entity';
+import {
+  ConcentratorLatestView,
+  FleetLatestPage,
+  FleetLatestQuery,
+  LatestLineView,
+  TelemetryQuery,
+  TelemetryResult,
+} from './dto/telemetry.dto';
+import { LatestStore } from './latest-store.service';
+import { API_NAME, measurementFromApi } from './measurement-names';
+import { MEASUREMENTS, Measurement, bucketedTelemetrySql, rawTelemetrySql } from './telemetry.sql';
+
+const DAY_MS = 86_400_000;
+const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+
+/** Reads for dashboards: latest per line, fleet overview, raw and bucketed history. */
+@Injectable()
+export class TelemetryQueryService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectRepository(ConcentratorLine) private readonly lines: Repository<ConcentratorLine>,
+    @InjectRepository(Concentrator) private readonly concentrators: Repository<Concentrator>,
+    private readonly registryService: ConcentratorsService,
+    private readonly latest: LatestStore,
+  ) {}
+
+  async latestOf(sn: string): Promise<ConcentratorLatestView> {
+    const c = await this.registryService.get(sn);
+    const rows = await this.lines.find({ where: { sn }, order: { line: 'ASC' } });
+    return this.latestView(c, rows);
+  }
+
+  async fleet(q: FleetLatestQuery): Promise<FleetLatestPage> {
+    const [cs, total] = await this.concentrators.findAndCount({
+      where: { state: 'managed', ...(q.site ? { site: q.site } : {}) },
+      order: { sn: 'ASC' },
+      take: q.limit,
+      skip: q.offset,
+    });
+    const rows = cs.length
+      ? await this.lines
+          .createQueryBuilder('l')
+          .where('l.sn IN (:...sns)', { sns: cs.map((c) => c.sn) })
+          .orderBy('l.sn')
+          .addOrderBy('l.line')
+          .getMany()
+      : [];
+    const bySn = new Map<string, ConcentratorLine[]>();
+    for (const r of rows) bySn.set(r.sn, [...(bySn.get(r.sn) ?? []), r]);
+    return {
+      items: cs.map((c) => this.latestView(c, bySn.get(c.sn) ?? [])),
+      total,
+      limit: q.limit,
+      offset: q.offset,
+    };
+  }
+
+  /** The table, overlaid with this instance's newer in-memory values (not yet flushed). */
+  private latestView(c: Concentrator, rows: ConcentratorLine[]): ConcentratorLatestView {
+    const byLine = new Map<number, LatestLineView>();
+    for (const r of rows) {
+      const v: LatestLineView = {
+        line: r.line,
+        name: r.name,
+        ts: iso(r.ts),
+        receivedAt: iso(r.receivedAt),
+        on: r.isOn,
+        onAt: iso(r.onAt),
+        onCause: r.onCause,
+      };
+      for (const m of MEASUREMENTS) (v as unknown as Record<string, unknown>)[API_NAME[m]] = rowValue(r, m);
+      byLine.set(r.line, v);
+    }
+    for (const e of this.latest.linesOf(c.sn)) {
+      const v: LatestLineView = byLine.get(e.line) ?? {
+        line: e.line,
+        name: null,
+        ts: null,
+        receivedAt: null,
+        on: null,
+        onAt: null,
+        onCause: null,
+      };
+      if (e.tsMs !== null && (v.ts === null || e.tsMs >= Date.parse(v.ts))) {
+        v.ts = new Date(e.tsMs).toISOString();
+        v.receivedAt = e.receivedMs !== null ? new Date(e.receivedMs).toISOString() : null;
+        for (const m of MEASUREMENTS) (v as unknown as Record<string, unknown>)[API_NAME[m]] = e.values[m] ?? null;
+      }
+      if (e.onAtMs !== null && (v.onAt === null || e.onAtMs >= Date.parse(v.onAt))) {
+        v.on = e.isOn;
+        v.onAt = new Date(e.onAtMs).toISOString();
+        v.onCause = e.onCause;
+      }
+      byLine.set(e.line, v);
+    }
+    return {
+      sn: c.sn,
+      name: c.name,
+      site: c.site,
+      online: c.online,
+      lastSeenAt: iso(c.lastSeenAt),
+      clockSkew: c.clockSkew,
+      lines: [...byLine.values()].sort((a, b) => a.line - b.line),
+    };
+  }
+
+  async history(sn: string, q: TelemetryQuery): Promise<TelemetryResult> {
+    await this.registryService.get(sn);
+    const to = q.to ?? new Date();
+    const from = q.from ?? new Date(to.getTime() - DAY_MS);
+    if (from >= to) throw new BadRequestException('from must be before to');
+    const fields = parseFields(q.fields);
+    const line = q.line ?? null;
+    if (q.bucket === 'raw') {
+      const rows: Record<string, unknown>[] = await this.dataSource.query(rawTelemetrySql(fields), [
+        sn,
+        from,
+        to,
+        line,
+        q.limit + 1,
+        q.offset,
+      ]);
+      const items = rows.slice(0, q.limit).map((r) => {
+        const o: Record<string, unknown> = {
+          ts: (r.ts as Date).toISOString(),
+          receivedAt: (r.received_at as Date).toISOString(),
+          line: r.line,
+          on: r.is_on,
+        };
+        for (const f of fields) o[API_NAME[f]] = r[f];
+        return o;
+      });
+      return result(sn, q, from, to, items, rows.length > q.limit);
+    }
+    const rows: Record<string, unknown>[] = await this.dataSource.query(
+      bucketedTelemetrySql(q.bucket, fields) + ' OFFSET $6',
+      [sn, from, to, line, q.limit + 1, q.offset],
+    );
+    const items = rows.slice(0, q.limit).map((r) => {
+      const o: Record<string, unknown> = {
+        bucket: (r.bucket as Date).toISOString(),
+        line: r.line,
+        samples: r.samples,
+      };
+      for (const f of fields) {
+        o[API_NAME[f]] = { min: r[`${f}_min`], avg: r[`${f}_avg`], max: r[`${f}_max`] };
+      }
+      return o;
+    });
+    return result(sn, q, from, to, items, rows.length > q.limit);
+  }
+}
+
+function result(
+  sn: string,
+  q: TelemetryQuery,
+  from: Date,
+  to: Date,
+  items: Record<string, unknown>[],
+  more: boolean,
+): TelemetryResult {
+  return {
+    sn,
+    bucket: q.bucket,
+    from: from.toISOString(),
+    to: to.toISOString(),
+    items,
+    nextOffset: more ? q.offset + q.limit : null,
+  };
+}
+
+function rowValue(r: ConcentratorLine, m: Measurement): number | null {
+  const key = API_NAME[m] as keyof ConcentratorLine;
+  return (r[key] as number | null) ?? null;
+}
+
+function parseFields(fields: string | undefined): Measurement[] {
+  if (!fields) return [...MEASUREMENTS];
+  const out: Measurement[] = [];
+  for (const name of fields.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = measurementFromApi(name);
+    if (!m) throw new BadRequestException(`unknown field ${name.slice(0, 32)}`);
+    if (!out.includes(m)) out.push(m);
+  }
+  return out;
+}

@@ -1,0 +1,157 @@
+import { EventEmitter } from 'node:events';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationShutdown,
+  OnModuleInit,
+} from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Pool } from 'pg';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { pgPool } from '../database/pg-pool';
+import { IngestStats } from '../ingestion/ingest-stats';
+import { TelemetryLine } from '../protocol/device-messages';
+import { TelemetryBatch } from './telemetry-batch';
+import { INSERT_TELEMETRY_BATCH } from './telemetry.sql';
+
+export interface FlushedEvent {
+  rows: number;
+  inserted: number;
+  durationMs: number;
+  messages: { sn: string; seq?: number }[];
+}
+
+const MAX_ATTEMPTS = 3;
+
+/**
+ * Buffers telemetry rows and writes them in batches (size- or time-bound),
+ * with a few batches in flight at once. The buffer has a hard cap: when the
+ * database falls behind, new rows are dropped and counted, never held without
+ * limit. Emits 'flushed' after each batch (the benchmark listens).
+ */
+@Injectable()
+export class TelemetryWriter extends EventEmitter implements OnModuleInit, OnApplicationShutdown {
+  private readonly log = new Logger('TelemetryWriter');
+  private current = new TelemetryBatch();
+  private readonly queue: TelemetryBatch[] = [];
+  private queuedRows = 0;
+  private inflight = 0;
+  private timer?: NodeJS.Timeout;
+  private idleWaiters: (() => void)[] = [];
+  private lastDropLog = 0;
+  private closing = false;
+  duplicates = 0;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly stats: IngestStats,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    super();
+  }
+
+  private get pool(): Pool {
+    return pgPool(this.dataSource);
+  }
+
+  onModuleInit(): void {
+    this.timer = setInterval(() => this.seal(), this.config.ingest.flushMs).unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    // A database that stays down must not hold shutdown forever: give up after the retries.
+    this.closing = true;
+    await this.drain();
+  }
+
+  get bufferedRows(): number {
+    return this.current.rows + this.queuedRows;
+  }
+
+  /** Returns false when the message was dropped because the buffer is full. */
+  enqueue(sn: string, tsMs: number, receivedMs: number, seq: number | undefined, lines: TelemetryLine[]): boolean {
+    if (this.bufferedRows + lines.length > this.config.ingest.bufferMaxRows) {
+      this.stats.dropped += lines.length;
+      const now = Date.now();
+      if (now - this.lastDropLog > 5000) {
+        this.lastDropLog = now;
+        this.log.warn(`buffer full (${this.bufferedRows} rows): dropping telemetry; total dropped ${this.stats.dropped}`);
+      }
+      return false;
+    }
+    this.current.add(sn, tsMs, receivedMs, seq, lines);
+    this.stats.bufferedRows = this.bufferedRows;
+    if (this.current.rows >= this.config.ingest.batchSize) this.seal();
+    return true;
+  }
+
+  /** Resolves when everything buffered so far is written (tests, shutdown). */
+  async drain(): Promise<void> {
+    this.seal();
+    if (this.inflight === 0 && this.queue.length === 0) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private seal(): void {
+    if (this.current.rows > 0) {
+      this.queue.push(this.current);
+      this.queuedRows += this.current.rows;
+      this.current = new TelemetryBatch();
+    }
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.inflight < this.config.ingest.maxInflight && this.queue.length > 0) {
+      const batch = this.queue.shift()!;
+      this.inflight++;
+      void this.write(batch).finally(() => {
+        this.inflight--;
+        this.queuedRows -= batch.rows;
+        this.stats.bufferedRows = this.bufferedRows;
+        this.pump();
+        if (this.inflight === 0 && this.queue.length === 0) {
+          this.idleWaiters.splice(0).forEach((w) => w());
+        }
+      });
+    }
+  }
+
+  private async write(batch: TelemetryBatch): Promise<void> {
+    const started = performance.now();
+    try {
+      const res = await this.pool.query(INSERT_TELEMETRY_BATCH, batch.params());
+      const durationMs = performance.now() - started;
+      const inserted = res.rowCount ?? 0;
+      this.duplicates += batch.rows - inserted;
+      this.stats.recordFlush(inserted, durationMs);
+      this.emit('flushed', { rows: batch.rows, inserted, durationMs, messages: batch.messages } satisfies FlushedEvent);
+    } catch (err) {
+      batch.attempts++;
+      const e = err as Error & { code?: string };
+      const transient = isTransient(e) && !this.closing;
+      if (transient || batch.attempts < MAX_ATTEMPTS) {
+        this.log.error(`batch of ${batch.rows} rows failed (${e.code ?? ''} ${e.message}); retrying`);
+        await sleep(Math.min(5000, 250 * 2 ** batch.attempts));
+        // Back to the head of the line: the cap still bounds memory meanwhile.
+        this.queue.unshift(batch);
+        this.queuedRows += batch.rows;
+      } else {
+        this.stats.dropped += batch.rows;
+        this.log.error(`batch of ${batch.rows} rows dropped after ${batch.attempts} attempts: ${e.message}`);
+      }
+    }
+  }
+}
+
+function isTransient(e: Error & { code?: string }): boolean {
+  const code = e.code ?? '';
+  return code.startsWith('08') || code.startsWith('57') || code === '53300' || /ECONN|ETIMEDOUT|terminat/i.test(e.message);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}

@@ -1,0 +1,20 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { DevicesModule } from '../devices/devices.module';
+import { ConcentratorLine } from '../devices/entities/concentrator-line.entity';
+import { Concentrator } from '../devices/entities/concentrator.entity';
+import { IngestionModule } from '../ingestion/ingestion.module';
+import { LatestStore } from './latest-store.service';
+import { PartitionMaintenance } from './partition-maintenance.service';
+import { TelemetryIngestHandlers } from './telemetry-ingest.handlers';
+import { TelemetryQueryService } from './telemetry-query.service';
+import { TelemetryWriter } from './telemetry-writer.service';
+import { TelemetryController } from './telemetry.controller';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([Concentrator, ConcentratorLine]), DevicesModule, IngestionModule],
+  controllers: [TelemetryController],
+  providers: [TelemetryWriter, LatestStore, PartitionMaintenance, TelemetryIngestHandlers, TelemetryQueryService],
+  exports: [TelemetryWriter, LatestStore],
+})
+export class TelemetryModule {}

@@ -1,0 +1,95 @@
+/**
+ * The SQL that carries the hot path and the heavy reads, in one place.
+ * Batches travel as one array per column and are expanded by unnest(): one
+ * statement and one round trip per batch, whatever its size.
+ */
+
+export const MEASUREMENTS = [
+  'voltage_v',
+  'current_a',
+  'power_w',
+  'reactive_var',
+  'pf',
+  'freq_hz',
+  'energy_kwh',
+  'leakage_ma',
+  'temp_c',
+] as const;
+export type Measurement = (typeof MEASUREMENTS)[number];
+
+const measurementTypes: Record<Measurement, string> = {
+  voltage_v: 'float4',
+  current_a: 'float4',
+  power_w: 'float4',
+  reactive_var: 'float4',
+  pf: 'float4',
+  freq_hz: 'float4',
+  energy_kwh: 'float8',
+  leakage_ma: 'float4',
+  temp_c: 'float4',
+};
+
+const mCols = MEASUREMENTS.join(', ');
+const mParams = MEASUREMENTS.map((m, i) => `$${i + 6}::${measurementTypes[m]}[]`).join(', ');
+
+/** $1 sn[], $2 line[], $3 ts ms[], $4 received ms[], $5 on[], $6.. measurements. */
+export const INSERT_TELEMETRY_BATCH = `
+INSERT INTO telemetry (sn, line, ts, received_at, is_on, ${mCols})
+SELECT sn, line, to_timestamp(ts / 1000.0), to_timestamp(rcv / 1000.0), is_on, ${mCols}
+  FROM unnest($1::text[], $2::int2[], $3::float8[], $4::float8[], $5::bool[], ${mParams})
+       AS u(sn, line, ts, rcv, is_on, ${mCols})
+ON CONFLICT DO NOTHING`;
+
+const newer = `(concentrator_lines.ts IS NULL OR excluded.ts >= concentrator_lines.ts)`;
+const switchNewer = `(concentrator_lines.on_at IS NULL OR excluded.on_at >= concentrator_lines.on_at)`;
+
+/**
+ * Latest state per line. Guarded by time so that a late, older sample (or a
+ * second instance flushing older data) never overwrites a newer one. Lines of
+ * a concentrator deleted meanwhile are skipped by the join.
+ */
+export const UPSERT_LATEST_BATCH = `
+INSERT INTO concentrator_lines (sn, line, ts, received_at, ${mCols}, is_on, on_at, on_cause)
+SELECT u.sn, u.line, to_timestamp(u.ts / 1000.0), to_timestamp(u.rcv / 1000.0), ${MEASUREMENTS.map((m) => `u.${m}`).join(', ')},
+       u.is_on, to_timestamp(u.on_at / 1000.0), u.on_cause
+  FROM unnest($1::text[], $2::int2[], $3::float8[], $4::float8[], ${MEASUREMENTS.map((m, i) => `$${i + 5}::${measurementTypes[m]}[]`).join(', ')},
+              $${MEASUREMENTS.length + 5}::bool[], $${MEASUREMENTS.length + 6}::float8[], $${MEASUREMENTS.length + 7}::text[])
+       AS u(sn, line, ts, rcv, ${mCols}, is_on, on_at, on_cause)
+  JOIN concentrators c ON c.sn = u.sn
+ON CONFLICT (sn, line) DO UPDATE SET
+  ${['ts', 'received_at', ...MEASUREMENTS]
+    .map((c) => `${c} = CASE WHEN excluded.ts IS NOT NULL AND ${newer} THEN excluded.${c} ELSE concentrator_lines.${c} END`)
+    .join(',\n  ')},
+  ${['is_on', 'on_at', 'on_cause']
+    .map((c) => `${c} = CASE WHEN excluded.on_at IS NOT NULL AND ${switchNewer} THEN excluded.${c} ELSE concentrator_lines.${c} END`)
+    .join(',\n  ')}`;
+
+export const BUCKETS = { '1m': '1 minute', '5m': '5 minutes', '15m': '15 minutes', '1h': '1 hour', '1d': '1 day' } as const;
+export type Bucket = keyof typeof BUCKETS;
+
+/** Per bucket and line: min/avg/max of the chosen measurements ($1 sn, $2 from, $3 to, $4 line or null). */
+export function bucketedTelemetrySql(bucket: Bucket, fields: readonly Measurement[]): string {
+  const aggs = fields
+    .map((f) => `min(${f}) AS ${f}_min, avg(${f})::float8 AS ${f}_avg, max(${f}) AS ${f}_max`)
+    .join(', ');
+  return `
+SELECT date_bin('${BUCKETS[bucket]}'::interval, ts, timestamptz '2000-01-01 00:00:00+00') AS bucket,
+       line, count(*)::int AS samples${aggs ? ', ' + aggs : ''}
+  FROM telemetry
+ WHERE sn = $1 AND ts >= $2 AND ts < $3 AND ($4::int2 IS NULL OR line = $4)
+ GROUP BY 1, 2
+ ORDER BY 1, 2
+ LIMIT $5`;
+}
+
+/** Raw samples ($1 sn, $2 from, $3 to, $4 line or null, $5 limit, $6 offset). */
+export function rawTelemetrySql(fields: readonly Measurement[]): string {
+  return `
+SELECT ts, received_at, line, is_on${fields.length ? ', ' + fields.join(', ') : ''}
+  FROM telemetry
+ WHERE sn = $1 AND ts >= $2 AND ts < $3 AND ($4::int2 IS NULL OR line = $4)
+ ORDER BY ts, line
+ LIMIT $5 OFFSET $6`;
+}
+
+export const ENSURE_PARTITIONS = `SELECT ensure_telemetry_partitions($1::date, $2::date) AS created`;
