@@ -1,6 +1,7 @@
 import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { APP_CONFIG, AppConfig } from './config/app-config';
@@ -30,6 +31,7 @@ export class AppModule {
         IngestStatsModule,
         MqttModule,
         AuthModule,
+        AuditModule,
         DevicesModule,
         RejectionsModule,
         IngestionModule,

@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { json, urlencoded } from 'express';
 import { AppModule } from './app.module';
-import { AppConfig, loadConfig } from './config/app-config';
+import { APP_CONFIG, AppConfig, loadConfig } from './config/app-config';
 import { startEmbeddedBroker } from './embedded/embedded-broker';
 import { startEmbeddedPostgres } from './embedded/embedded-postgres';
 import { assertPortFree } from './embedded/port-check';
@@ -64,7 +64,7 @@ export function swaggerDocument(app: INestApplication) {
 
 /** HTTP settings, Swagger and the MQTT transport; shared by main and the e2e tests. */
 export async function configureApp(app: INestApplication): Promise<void> {
-  app.use(json({ limit: '256kb' }));
+  app.use(json({ limit: app.get<AppConfig>(APP_CONFIG).http.bodyLimit }));
   app.use(urlencoded({ extended: false, limit: '64kb' }));
   const doc = swaggerDocument(app);
   SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs-json' });

@@ -7,7 +7,6 @@ export const APP_CONFIG = Symbol('APP_CONFIG');
 /** Typed, validated configuration; built once from the environment. */
 export interface AppConfig {
   logLevel: Env['LOG_LEVEL'];
-  http: { host: string; port: number; publicBaseUrl?: string };
   dataDir: string;
   database: { url?: string; poolSize: number; embeddedPort: number };
   mqtt: {
@@ -40,6 +39,31 @@ export interface AppConfig {
     partitionDaysAhead: number;
   };
   deviceDefaults: { reportS: number; heartbeatS: number; deltaPct: number };
+  commands: {
+    timeoutS: number;
+    switchCooldownS: number;
+    bulkSwitchMax: number;
+    idempotencyTtlS: number;
+  };
+  firmware: {
+    maxBytes: number;
+    /** Hosts allowed on plain http:// for external upgrade URLs (private web servers). */
+    httpAllowHosts: string[];
+    ratePerMin: number;
+    deadlineH: number;
+  };
+  sse: { heartbeatS: number; clientQueue: number };
+  http: { host: string; port: number; publicBaseUrl?: string; bodyLimit: string };
+  rateLimit: { perMin: number; commandsPerMin: number; authFailuresPerMin: number };
+  security: {
+    /** Embedded broker: let unknown serials connect (to be discovered as pending). */
+    openEnrollment: boolean;
+    embeddedTlsPort: number;
+    embeddedTlsCertFile?: string;
+    embeddedTlsKeyFile?: string;
+    brokerHookSecret?: string;
+    certWarnDays: number;
+  };
 }
 
 export class ConfigError extends Error {}
@@ -67,7 +91,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   return {
     logLevel: e.LOG_LEVEL,
-    http: { host: e.HOST, port: e.PORT, publicBaseUrl: e.PUBLIC_BASE_URL },
+    http: {
+      host: e.HOST,
+      port: e.PORT,
+      publicBaseUrl: e.PUBLIC_BASE_URL,
+      bodyLimit: e.HTTP_BODY_LIMIT,
+    },
     dataDir: resolve(e.DATA_DIR),
     database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, embeddedPort: e.EMBEDDED_PG_PORT },
     mqtt: {
@@ -103,6 +132,35 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       reportS: e.DEFAULT_REPORT_S,
       heartbeatS: e.DEFAULT_HEARTBEAT_S,
       deltaPct: e.DEFAULT_DELTA_PCT,
+    },
+    commands: {
+      timeoutS: e.COMMAND_TIMEOUT_S,
+      switchCooldownS: e.SWITCH_COOLDOWN_S,
+      bulkSwitchMax: e.BULK_SWITCH_MAX,
+      idempotencyTtlS: e.IDEMPOTENCY_TTL_S,
+    },
+    firmware: {
+      maxBytes: e.FIRMWARE_MAX_BYTES,
+      httpAllowHosts: (e.UPGRADE_HTTP_ALLOW_HOSTS ?? '')
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+      ratePerMin: e.UPGRADE_RATE_PER_MIN,
+      deadlineH: e.UPGRADE_DEADLINE_H,
+    },
+    sse: { heartbeatS: e.SSE_HEARTBEAT_S, clientQueue: e.SSE_CLIENT_QUEUE },
+    rateLimit: {
+      perMin: e.RATE_LIMIT_PER_MIN,
+      commandsPerMin: e.RATE_LIMIT_COMMANDS_PER_MIN,
+      authFailuresPerMin: e.RATE_LIMIT_AUTH_FAILURES_PER_MIN,
+    },
+    security: {
+      openEnrollment: e.OPEN_ENROLLMENT,
+      embeddedTlsPort: e.EMBEDDED_MQTT_TLS_PORT,
+      embeddedTlsCertFile: e.EMBEDDED_MQTT_TLS_CERT_FILE,
+      embeddedTlsKeyFile: e.EMBEDDED_MQTT_TLS_KEY_FILE,
+      brokerHookSecret: e.BROKER_HOOK_SECRET,
+      certWarnDays: e.CERT_WARN_DAYS,
     },
   };
 }

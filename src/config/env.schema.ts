@@ -80,6 +80,33 @@ export const envSchema = z.object({
   OFFLINE_MIN_S: int(90, 5, 86400),
   PARTITION_DAYS_AHEAD: int(7, 1, 90),
 
+  COMMAND_TIMEOUT_S: int(10, 1, 600),
+  SWITCH_COOLDOWN_S: int(2, 0, 3600),
+  BULK_SWITCH_MAX: int(500, 1, 10000),
+  IDEMPOTENCY_TTL_S: int(86400, 60, 30 * 86400),
+
+  FIRMWARE_MAX_BYTES: int(64 * 1024 * 1024, 1024, 2 * 1024 * 1024 * 1024),
+  UPGRADE_HTTP_ALLOW_HOSTS: optionalString,
+  UPGRADE_RATE_PER_MIN: int(10, 1, 10000),
+  UPGRADE_DEADLINE_H: int(72, 1, 24 * 90),
+
+  SSE_HEARTBEAT_S: int(15, 1, 300),
+  SSE_CLIENT_QUEUE: int(1000, 10, 100000),
+
+  HTTP_BODY_LIMIT: z.string().trim().optional().default('256kb'),
+  RATE_LIMIT_PER_MIN: int(600, 1, 1000000),
+  RATE_LIMIT_COMMANDS_PER_MIN: int(60, 1, 1000000),
+  RATE_LIMIT_AUTH_FAILURES_PER_MIN: int(20, 1, 1000000),
+
+  OPEN_ENROLLMENT: bool(false),
+  EMBEDDED_MQTT_TLS_PORT: port(8883),
+  EMBEDDED_MQTT_TLS_CERT_FILE: optionalString,
+  EMBEDDED_MQTT_TLS_KEY_FILE: optionalString,
+  BROKER_HOOK_SECRET: optionalString.refine((v) => v === undefined || v.length >= 16, {
+    message: 'must be at least 16 characters',
+  }),
+  CERT_WARN_DAYS: int(30, 0, 3650),
+
   DEFAULT_REPORT_S: int(60, 5, 3600),
   DEFAULT_HEARTBEAT_S: int(30, 10, 600),
   DEFAULT_DELTA_PCT: int(5, 0, 100),

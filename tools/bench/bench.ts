@@ -26,6 +26,7 @@ function parse() {
       lines: { type: 'string', default: '8' },
       'backfill-h': { type: 'string', default: '6' },
       settle: { type: 'string', default: '30' },
+      rate: { type: 'string', default: '0' },
       password: { type: 'string' },
       'in-process': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -33,11 +34,12 @@ function parse() {
   });
   if (a.help) {
     console.log(`npm run bench -- [--devices 200] [--duration 30] [--lines 8] [--backfill-h 6]
-  [--settle 30] [--password P] [--in-process]
+  [--settle 30] [--rate MSGS_PER_S] [--password P] [--in-process]
 Starts the service (honours DATABASE_URL / MQTT_URL, else embedded PostgreSQL
 and broker), floods it with telemetry from simulated concentrators and reports
-throughput, loss and publish->stored latency. --in-process runs the simulator
-on the service's thread instead of a worker thread.`);
+throughput, loss and publish->stored latency. Unpaced (default), latency is
+mostly queueing behind the bottleneck; --rate paces the fleet to measure it at
+a sustainable load. --in-process runs the simulator on the service's thread.`);
     process.exit(0);
   }
   return {
@@ -46,6 +48,7 @@ on the service's thread instead of a worker thread.`);
     lines: Number(a.lines),
     backfillS: Number(a['backfill-h']) * 3600,
     settleS: Number(a.settle),
+    rate: Number(a.rate),
     password: a.password,
     inProcess: a['in-process'],
   };
@@ -162,6 +165,7 @@ async function main(): Promise<void> {
       password: o.password,
       topicRoot: process.env.MQTT_TOPIC_ROOT,
       backfillS: o.backfillS,
+      rate: o.rate,
     };
     const onSent = (b: { sn: string[]; seq: number[]; t: number[] }) => {
       for (let i = 0; i < b.sn.length; i++) latency.published(b.sn[i], b.seq[i], b.t[i]);
@@ -227,7 +231,8 @@ function report(o: ReturnType<typeof parse>, r: LoadResult, m: Measured): void {
   const lat = m.latency.summary();
   const lines = [
     '',
-    `=== bench: ${o.devices} devices x ${o.lines} lines, ${o.durationS} s, ${m.storage} ===`,
+    `=== bench: ${o.devices} devices x ${o.lines} lines, ${o.durationS} s, ` +
+      `${o.rate ? `paced at ${fmt(o.rate)} msgs/s` : 'unpaced'}, ${m.storage} ===`,
     `published    ${fmt(r.telemetry)} telemetry msgs in ${fmt(pubS, 1)} s = ${fmt(r.telemetry / pubS)} msgs/s` +
       ` (${fmt(offered)} line-rows offered; ${fmt(r.errors)} publish errors)`,
     `received     ${fmt(m.received)} msgs of all types by the service (devices sent ${fmt(r.allMessages)} since boot)`,

@@ -16,6 +16,8 @@ export interface LoadOptions {
    * fast device's messages into one row each second.
    */
   backfillS: number;
+  /** Total telemetry msgs/s across the fleet; 0 = as fast as the broker takes them. */
+  rate?: number;
 }
 
 /** Publish records, column-wise so they cross the thread boundary cheaply. */
@@ -73,7 +75,16 @@ export async function runLoad(
   await Promise.all(
     fleet.devices.map(async (d) => {
       let k = 0;
+      // Paced mode spreads devices over the period so the broker sees a steady stream.
+      const period = o.rate ? (1000 * fleet.devices.length) / o.rate : 0;
+      let next = startedAt + period * Math.random();
       while (wallMs() < deadline) {
+        if (period) {
+          const wait = next - wallMs();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          next += period;
+          if (wallMs() >= deadline) break;
+        }
         const t = wallMs();
         try {
           const msg = await d.publishTelemetry(undefined, { ts: base + k++ });

@@ -1,0 +1,48 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { PaginationQuery } from '../../common/pagination.dto';
+
+export class ListAuditQuery extends PaginationQuery {
+  @ApiPropertyOptional({ description: 'e.g. command.switch, concentrator.adopt' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  action?: string;
+
+  @ApiPropertyOptional({ description: 'serial, command id, token id …' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  target?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  actor?: string;
+
+  @ApiPropertyOptional({ enum: ['ok', 'refused', 'failed'] })
+  @IsOptional()
+  @IsIn(['ok', 'refused', 'failed'])
+  outcome?: 'ok' | 'refused' | 'failed';
+}
+
+export class AuditView {
+  @ApiProperty() id!: string;
+  @ApiProperty({ format: 'date-time' }) at!: string;
+  @ApiProperty() actor!: string;
+  @ApiProperty({ nullable: true, type: String }) actorRole!: string | null;
+  @ApiProperty() action!: string;
+  @ApiProperty({ nullable: true, type: String }) target!: string | null;
+  @ApiProperty({ enum: ['ok', 'refused', 'failed'] }) outcome!: string;
+  @ApiProperty({ nullable: true, type: Number }) statusCode!: number | null;
+  @ApiProperty({ nullable: true, type: Object }) detail!: Record<string, unknown> | null;
+  @ApiProperty({ nullable: true, type: String }) ip!: string | null;
+}
+
+export class AuditPage {
+  @ApiProperty({ type: [AuditView] }) items!: AuditView[];
+  @ApiProperty() total!: number;
+  @ApiProperty() limit!: number;
+  @ApiProperty() offset!: number;
+}
