@@ -8,6 +8,7 @@ import { APP_CONFIG, AppConfig } from './config/app-config';
 import { dataSourceOptions } from './database/data-source-options';
 import { DesiredStateModule } from './desired-state/desired-state.module';
 import { DevicesModule } from './devices/devices.module';
+import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { IngestionModule, IngestStatsModule } from './ingestion/ingestion.module';
 import { MqttModule } from './mqtt/mqtt.module';
@@ -29,6 +30,7 @@ export class AppModule {
       imports: [
         TypeOrmModule.forRoot(dataSourceOptions(config.database.url, config.database.poolSize)),
         IngestStatsModule,
+        EventsModule,
         MqttModule,
         AuthModule,
         AuditModule,

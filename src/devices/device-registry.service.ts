@@ -10,6 +10,7 @@ import { Repository } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { pgPool } from '../database/pg-pool';
 import { ConfigRequestMsg } from '../protocol/device-messages';
+import { LiveEvents } from '../events/live-events.service';
 import { DeviceEventsService } from './device-events.service';
 import { Concentrator, ConcentratorState } from './entities/concentrator.entity';
 
@@ -40,6 +41,7 @@ export class DeviceRegistry implements OnModuleInit, OnApplicationShutdown {
   constructor(
     @InjectRepository(Concentrator) private readonly repo: Repository<Concentrator>,
     private readonly events: DeviceEventsService,
+    private readonly live: LiveEvents,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -155,6 +157,7 @@ export class DeviceRegistry implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async setOnline(sn: string, online: boolean, at: Date, reason: string): Promise<void> {
+    this.live.emit({ kind: 'connectivity', sn, at: at.toISOString(), online, reason });
     try {
       await this.repo.update(
         { sn },
@@ -204,6 +207,7 @@ export class DeviceRegistry implements OnModuleInit, OnApplicationShutdown {
       for (const { sn } of rows) {
         const d = this.devices.get(sn);
         if (d) d.online = false;
+        this.live.emit({ kind: 'connectivity', sn, at: new Date().toISOString(), online: false, reason: 'silence' });
         void this.events.add({ sn, kind: 'offline', detail: { reason: 'silence' } });
       }
     } catch (err) {

@@ -1,4 +1,5 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
+import { LiveEvents } from '../events/live-events.service';
 import { IngestionService } from '../ingestion/ingestion.service';
 import { LatestStore } from './latest-store.service';
 import { TelemetryWriter } from './telemetry-writer.service';
@@ -10,6 +11,7 @@ export class TelemetryIngestHandlers implements OnModuleInit {
     private readonly ingestion: IngestionService,
     private readonly writer: TelemetryWriter,
     private readonly latest: LatestStore,
+    private readonly live: LiveEvents,
   ) {}
 
   onModuleInit(): void {
@@ -17,10 +19,14 @@ export class TelemetryIngestHandlers implements OnModuleInit {
       const tsMs = at.getTime();
       if (this.writer.enqueue(dev.sn, tsMs, receivedAt.getTime(), msg.seq, msg.lines)) {
         this.latest.applyTelemetry(dev.sn, tsMs, receivedAt.getTime(), msg.lines);
+        if (this.live.listenerCount > 0) {
+          this.live.emit({ kind: 'telemetry', sn: dev.sn, at: at.toISOString(), lines: msg.lines });
+        }
       }
     });
     this.ingestion.on('status', ({ dev, msg, at }) => {
       this.latest.applyStatus(dev.sn, at.getTime(), msg.lines);
+      this.live.emit({ kind: 'status', sn: dev.sn, at: at.toISOString(), lines: msg.lines });
     });
   }
 }
