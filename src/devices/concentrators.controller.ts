@@ -21,7 +21,8 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { MinRole } from '../auth/roles';
+import { Actor, MinRole } from '../auth/roles';
+import { CurrentActor } from '../common/actor.decorator';
 import { LinePipe } from '../common/line.pipe';
 import { SerialPipe } from '../common/serial.pipe';
 import { ConcentratorsService, toView } from './concentrators.service';
@@ -59,8 +60,11 @@ export class ConcentratorsController {
   @ApiOperation({ summary: 'Register a concentrator as managed' })
   @ApiCreatedResponse({ type: ConcentratorCreatedView })
   @ApiConflictResponse({ description: 'serial exists' })
-  async create(@Body() dto: CreateConcentratorDto): Promise<ConcentratorCreatedView> {
-    return toView(await this.service.create(dto));
+  async create(
+    @Body() dto: CreateConcentratorDto,
+    @CurrentActor() actor: Actor | null,
+  ): Promise<ConcentratorCreatedView> {
+    return toView(await this.service.create(dto, actor));
   }
 
   @Get(':sn')
@@ -79,8 +83,9 @@ export class ConcentratorsController {
   async update(
     @Param('sn', SerialPipe) sn: string,
     @Body() dto: UpdateConcentratorDto,
+    @CurrentActor() actor: Actor | null,
   ): Promise<ConcentratorView> {
-    return toView(await this.service.update(sn, dto));
+    return toView(await this.service.update(sn, dto, actor));
   }
 
   @Post(':sn/adopt')
@@ -92,8 +97,9 @@ export class ConcentratorsController {
   async adopt(
     @Param('sn', SerialPipe) sn: string,
     @Body() dto: AdoptConcentratorDto,
+    @CurrentActor() actor: Actor | null,
   ): Promise<ConcentratorView> {
-    return toView(await this.service.adopt(sn, dto));
+    return toView(await this.service.adopt(sn, dto, actor));
   }
 
   @Post(':sn/release')
@@ -101,8 +107,11 @@ export class ConcentratorsController {
   @MinRole('admin')
   @ApiOperation({ summary: 'Release a managed concentrator (managed → pending)' })
   @ApiOkResponse({ type: ConcentratorView })
-  async release(@Param('sn', SerialPipe) sn: string): Promise<ConcentratorView> {
-    return toView(await this.service.release(sn));
+  async release(
+    @Param('sn', SerialPipe) sn: string,
+    @CurrentActor() actor: Actor | null,
+  ): Promise<ConcentratorView> {
+    return toView(await this.service.release(sn, actor));
   }
 
   @Delete(':sn')
@@ -114,8 +123,9 @@ export class ConcentratorsController {
   async remove(
     @Param('sn', SerialPipe) sn: string,
     @Query() q: DeleteConcentratorQuery,
+    @CurrentActor() actor: Actor | null,
   ): Promise<void> {
-    await this.service.remove(sn, q.purge ?? false);
+    await this.service.remove(sn, q.purge ?? false, actor);
   }
 
   @Get(':sn/lines')
@@ -134,7 +144,8 @@ export class ConcentratorsController {
     @Param('sn', SerialPipe) sn: string,
     @Param('line', LinePipe) line: number,
     @Body() dto: RenameLineDto,
+    @CurrentActor() actor: Actor | null,
   ): Promise<LineView> {
-    return this.service.renameLine(sn, line, dto.name);
+    return this.service.renameLine(sn, line, dto.name, actor);
   }
 }

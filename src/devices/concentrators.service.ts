@@ -7,6 +7,8 @@ import {
 } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { Brackets, DataSource, Repository } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import { Actor } from '../auth/roles';
 import { Page } from '../common/pagination.dto';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { DeviceEventsService } from './device-events.service';
@@ -52,8 +54,35 @@ export class ConcentratorsService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly registry: DeviceRegistry,
     private readonly events: DeviceEventsService,
+    private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  /** Registry changes are audited whatever their outcome. */
+  private async audited<T>(
+    actor: Actor | null,
+    action: string,
+    sn: string,
+    detail: Record<string, unknown>,
+    fn: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      const result = await fn();
+      await this.audit.record({ actor, action, target: sn, outcome: 'ok', detail });
+      return result;
+    } catch (err) {
+      const status = (err as { getStatus?: () => number }).getStatus?.();
+      await this.audit.record({
+        actor,
+        action,
+        target: sn,
+        outcome: status && status < 500 ? 'refused' : 'failed',
+        statusCode: status,
+        detail: { ...detail, error: (err as Error).message },
+      });
+      throw err;
+    }
+  }
 
   async list(q: ListConcentratorsQuery): Promise<Page<ConcentratorView>> {
     const qb = this.repo.createQueryBuilder('c');
@@ -76,7 +105,13 @@ export class ConcentratorsService {
     return c;
   }
 
-  async create(dto: CreateConcentratorDto): Promise<Concentrator> {
+  create(dto: CreateConcentratorDto, actor: Actor | null = null): Promise<Concentrator> {
+    return this.audited(actor, 'concentrator.create', dto.sn, { name: dto.name, site: dto.site }, () =>
+      this.doCreate(dto),
+    );
+  }
+
+  private async doCreate(dto: CreateConcentratorDto): Promise<Concentrator> {
     const d = this.config.deviceDefaults;
     const res = await this.repo
       .createQueryBuilder()
@@ -101,7 +136,11 @@ export class ConcentratorsService {
     return c;
   }
 
-  async update(sn: string, dto: UpdateConcentratorDto): Promise<Concentrator> {
+  update(sn: string, dto: UpdateConcentratorDto, actor: Actor | null = null): Promise<Concentrator> {
+    return this.audited(actor, 'concentrator.update', sn, { ...dto }, () => this.doUpdate(sn, dto));
+  }
+
+  private async doUpdate(sn: string, dto: UpdateConcentratorDto): Promise<Concentrator> {
     await this.get(sn);
     const patch: Partial<Concentrator> = { updatedAt: new Date() };
     if (dto.name !== undefined) patch.name = dto.name;
@@ -110,7 +149,11 @@ export class ConcentratorsService {
     return this.get(sn);
   }
 
-  async adopt(sn: string, dto: AdoptConcentratorDto): Promise<Concentrator> {
+  adopt(sn: string, dto: AdoptConcentratorDto, actor: Actor | null = null): Promise<Concentrator> {
+    return this.audited(actor, 'concentrator.adopt', sn, { ...dto }, () => this.doAdopt(sn, dto));
+  }
+
+  private async doAdopt(sn: string, dto: AdoptConcentratorDto): Promise<Concentrator> {
     const c = await this.get(sn);
     if (c.state === 'managed') throw new ConflictException(`concentrator ${sn} is already managed`);
     await this.repo.update(
@@ -123,7 +166,11 @@ export class ConcentratorsService {
     return next;
   }
 
-  async release(sn: string): Promise<Concentrator> {
+  release(sn: string, actor: Actor | null = null): Promise<Concentrator> {
+    return this.audited(actor, 'concentrator.release', sn, {}, () => this.doRelease(sn));
+  }
+
+  private async doRelease(sn: string): Promise<Concentrator> {
     const c = await this.get(sn);
     if (c.state === 'pending') throw new ConflictException(`concentrator ${sn} is already pending`);
     await this.repo.update({ sn }, { state: 'pending', updatedAt: new Date() });
@@ -133,7 +180,11 @@ export class ConcentratorsService {
     return next;
   }
 
-  async remove(sn: string, purge: boolean): Promise<void> {
+  remove(sn: string, purge: boolean, actor: Actor | null = null): Promise<void> {
+    return this.audited(actor, 'concentrator.delete', sn, { purge }, () => this.doRemove(sn, purge));
+  }
+
+  private async doRemove(sn: string, purge: boolean): Promise<void> {
     const c = await this.get(sn);
     if (c.state === 'managed') {
       throw new ConflictException('concentrator is managed: release it first');
@@ -154,7 +205,11 @@ export class ConcentratorsService {
     return Array.from({ length: count }, (_, i) => ({ line: i + 1, name: byLine.get(i + 1) ?? null }));
   }
 
-  async renameLine(sn: string, line: number, name: string): Promise<LineView> {
+  renameLine(sn: string, line: number, name: string, actor: Actor | null = null): Promise<LineView> {
+    return this.audited(actor, 'line.rename', sn, { line, name }, () => this.doRenameLine(sn, line, name));
+  }
+
+  private async doRenameLine(sn: string, line: number, name: string): Promise<LineView> {
     const c = await this.get(sn);
     if (c.lineCount !== null && line > c.lineCount) {
       throw new BadRequestException(`line ${line} is beyond the concentrator's ${c.lineCount} lines`);
