@@ -1,6 +1,6 @@
 // Two projects: pure unit tests beside the code, and e2e tests that boot the
 // real app against a real PostgreSQL and a real MQTT broker.
-const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }];
+const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
 
 module.exports = {
   testTimeout: 60000,

@@ -3,6 +3,7 @@ import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
+import { CommandsModule } from './commands/commands.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { APP_CONFIG, AppConfig } from './config/app-config';
 import { dataSourceOptions } from './database/data-source-options';
@@ -11,6 +12,7 @@ import { DevicesModule } from './devices/devices.module';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { IngestionModule, IngestStatsModule } from './ingestion/ingestion.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { MqttModule } from './mqtt/mqtt.module';
 import { RejectionsModule } from './rejections/rejections.module';
 import { TelemetryModule } from './telemetry/telemetry.module';
@@ -30,6 +32,7 @@ export class AppModule {
       imports: [
         TypeOrmModule.forRoot(dataSourceOptions(config.database.url, config.database.poolSize)),
         IngestStatsModule,
+        MetricsModule,
         EventsModule,
         MqttModule,
         AuthModule,
@@ -38,6 +41,7 @@ export class AppModule {
         RejectionsModule,
         IngestionModule,
         TelemetryModule,
+        CommandsModule,
         DesiredStateModule,
         HealthModule,
       ],

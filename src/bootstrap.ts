@@ -22,7 +22,11 @@ export interface Infrastructure {
 export async function startInfrastructure(config: AppConfig): Promise<Infrastructure> {
   const log = new Logger('Bootstrap');
   const stops: (() => Promise<void>)[] = [];
-  const resolved: AppConfig = { ...config, database: { ...config.database }, mqtt: { ...config.mqtt } };
+  const resolved: AppConfig = {
+    ...config,
+    database: { ...config.database },
+    mqtt: { ...config.mqtt },
+  };
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch((e: Error) => log.error(e.message));
   };
@@ -33,7 +37,10 @@ export async function startInfrastructure(config: AppConfig): Promise<Infrastruc
       resolved.database.url = pg.url;
     }
     if (!resolved.mqtt.url) {
-      const broker = await startEmbeddedBroker({ host: config.mqtt.embeddedHost, port: config.mqtt.embeddedPort });
+      const broker = await startEmbeddedBroker({
+        host: config.mqtt.embeddedHost,
+        port: config.mqtt.embeddedPort,
+      });
       stops.push(() => broker.close());
       resolved.mqtt.url = broker.url;
       resolved.mqtt.embeddedPort = broker.port;
@@ -89,7 +96,9 @@ function logLevels(level: AppConfig['logLevel']): LogLevel[] {
 }
 
 /** Everything `npm start` runs, in order; close() stops it in reverse order. */
-export async function startService(env: Record<string, string | undefined> = process.env): Promise<RunningService> {
+export async function startService(
+  env: Record<string, string | undefined> = process.env,
+): Promise<RunningService> {
   const config = loadConfig(env);
   Logger.overrideLogger(logLevels(config.logLevel));
   await assertPortFree(config.http.port, config.http.host, 'PORT');
@@ -109,7 +118,8 @@ export async function startService(env: Record<string, string | undefined> = pro
   }
   const addr = app.getHttpServer().address();
   const port = typeof addr === 'object' && addr ? addr.port : config.http.port;
-  const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
+  const host =
+    config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
   const started = app;
   let closing: Promise<void> | undefined;
   return {

@@ -11,7 +11,11 @@ async function main(): Promise<void> {
   try {
     service = await startService();
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof PortInUseError || err instanceof TlsFileError) {
+    if (
+      err instanceof ConfigError ||
+      err instanceof PortInUseError ||
+      err instanceof TlsFileError
+    ) {
       // Operator mistakes get one clear line, not a stack trace.
       console.error(`\n${err.message}\n`);
     } else {

@@ -7,8 +7,17 @@ describe('ingestion (real broker, real PostgreSQL)', () => {
   let probe: MqttProbe;
   const devices: SimulatedConcentrator[] = [];
 
-  const device = async (sn = newSerial(), opts: Partial<ConstructorParameters<typeof SimulatedConcentrator>[0]> = {}) => {
-    const d = new SimulatedConcentrator({ brokerUrl: t.mqttUrl, sn, topicRoot: t.root, intervalMs: 0, ...opts });
+  const device = async (
+    sn = newSerial(),
+    opts: Partial<ConstructorParameters<typeof SimulatedConcentrator>[0]> = {},
+  ) => {
+    const d = new SimulatedConcentrator({
+      brokerUrl: t.mqttUrl,
+      sn,
+      topicRoot: t.root,
+      intervalMs: 0,
+      ...opts,
+    });
     devices.push(d);
     await d.start();
     return d;
@@ -20,7 +29,14 @@ describe('ingestion (real broker, real PostgreSQL)', () => {
       [sn],
     );
   const register = async (sn: string) =>
-    expect((await t.api().post('/api/v1/concentrators').send({ sn, name: `dev ${sn}` })).status).toBe(201);
+    expect(
+      (
+        await t
+          .api()
+          .post('/api/v1/concentrators')
+          .send({ sn, name: `dev ${sn}` })
+      ).status,
+    ).toBe(201);
 
   beforeAll(async () => {
     t = await bootTestApp();
@@ -46,17 +62,32 @@ describe('ingestion (real broker, real PostgreSQL)', () => {
         { line: 2, on: false, voltage_v: 222, current_a: 0, power_w: 0, energy_kwh: 20 },
       ],
     });
-    await d.publish({ type: 'telemetry', ts: now - 60, lines: [{ line: 1, on: true, voltage_v: 230, energy_kwh: 10.5 }] });
+    await d.publish({
+      type: 'telemetry',
+      ts: now - 60,
+      lines: [{ line: 1, on: true, voltage_v: 230, energy_kwh: 10.5 }],
+    });
     await waitFor(async () => (await rowsOf(sn)).length === 3, 5000, 'rows stored');
     await t.flush();
 
     const latest = await t.api().get(`/api/v1/concentrators/${sn}/latest`).expect(200);
     expect(latest.body.online).toBe(true);
     const l1 = latest.body.lines.find((l: { line: number }) => l.line === 1);
-    expect(l1).toMatchObject({ on: true, voltageV: 230, energyKwh: 10.5, ts: new Date((now - 60) * 1000).toISOString() });
-    expect(latest.body.lines.find((l: { line: number }) => l.line === 2)).toMatchObject({ on: false, voltageV: 222 });
+    expect(l1).toMatchObject({
+      on: true,
+      voltageV: 230,
+      energyKwh: 10.5,
+      ts: new Date((now - 60) * 1000).toISOString(),
+    });
+    expect(latest.body.lines.find((l: { line: number }) => l.line === 2)).toMatchObject({
+      on: false,
+      voltageV: 222,
+    });
 
-    const raw = await t.api().get(`/api/v1/concentrators/${sn}/telemetry?line=1&fields=voltageV,energyKwh`).expect(200);
+    const raw = await t
+      .api()
+      .get(`/api/v1/concentrators/${sn}/telemetry?line=1&fields=voltageV,energyKwh`)
+      .expect(200);
     expect(raw.body.items).toHaveLength(2);
     expect(raw.body.items[0]).toEqual({
       ts: new Date((now - 120) * 1000).toISOString(),
@@ -67,7 +98,10 @@ describe('ingestion (real broker, real PostgreSQL)', () => {
       energyKwh: 10,
     });
 
-    const bucketed = await t.api().get(`/api/v1/concentrators/${sn}/telemetry?bucket=1d&fields=voltageV`).expect(200);
+    const bucketed = await t
+      .api()
+      .get(`/api/v1/concentrators/${sn}/telemetry?bucket=1d&fields=voltageV`)
+      .expect(200);
     const b1 = bucketed.body.items.find((i: { line: number }) => i.line === 1);
     expect(b1.samples).toBe(2);
     expect(b1.voltageV.min).toBeCloseTo(221.5, 3);
@@ -90,15 +124,23 @@ describe('ingestion (real broker, real PostgreSQL)', () => {
       lines: [{ line: 1, voltage_v: 230 }],
     });
     await probe.publish(fromdev(topicSn), payload);
-    await waitFor(async () => {
-      await t.flush();
-      const r = await t.api().get(`/api/v1/rejections?reason=serial_mismatch&sn=${topicSn}`);
-      return r.body.total === 1;
-    }, 5000, 'rejection recorded');
+    await waitFor(
+      async () => {
+        await t.flush();
+        const r = await t.api().get(`/api/v1/rejections?reason=serial_mismatch&sn=${topicSn}`);
+        return r.body.total === 1;
+      },
+      5000,
+      'rejection recorded',
+    );
     expect(await rowsOf(topicSn)).toHaveLength(0);
     expect(await rowsOf(otherSn)).toHaveLength(0);
     const r = await t.api().get(`/api/v1/rejections?sn=${topicSn}`).expect(200);
-    expect(r.body.items[0]).toMatchObject({ reason: 'serial_mismatch', sn: topicSn, topic: fromdev(topicSn) });
+    expect(r.body.items[0]).toMatchObject({
+      reason: 'serial_mismatch',
+      sn: topicSn,
+      topic: fromdev(topicSn),
+    });
     expect(r.body.counts.serial_mismatch).toBeGreaterThanOrEqual(1);
   });
 
@@ -114,13 +156,20 @@ describe('ingestion (real broker, real PostgreSQL)', () => {
       JSON.stringify({ sn, type: 'telemetry', ts: 1, lines: [{ line: 1, voltage_v: 5000 }] }),
     );
     const want = ['bad_json', 'too_large', 'bad_serial', 'unknown_type', 'invalid_payload'];
-    await waitFor(async () => {
-      await t.flush();
-      const r = await t.api().get('/api/v1/rejections?limit=100');
-      const reasons = new Set(r.body.items.map((i: { reason: string }) => i.reason));
-      return want.every((w) => reasons.has(w));
-    }, 5000, 'all reasons recorded');
-    const invalid = await t.api().get(`/api/v1/rejections?reason=invalid_payload&sn=${sn}`).expect(200);
+    await waitFor(
+      async () => {
+        await t.flush();
+        const r = await t.api().get('/api/v1/rejections?limit=100');
+        const reasons = new Set(r.body.items.map((i: { reason: string }) => i.reason));
+        return want.every((w) => reasons.has(w));
+      },
+      5000,
+      'all reasons recorded',
+    );
+    const invalid = await t
+      .api()
+      .get(`/api/v1/rejections?reason=invalid_payload&sn=${sn}`)
+      .expect(200);
     expect(invalid.body.items[0].field).toBe('lines.0.voltage_v');
     const health = await t.http().get('/health').expect(200);
     expect(health.body.ingest.rejected.too_large).toBeGreaterThanOrEqual(1);
@@ -128,23 +177,51 @@ describe('ingestion (real broker, real PostgreSQL)', () => {
 
   it('discovers an unknown serial as pending, counts its telemetry without storing it, and stores it after adoption', async () => {
     const d = await device(undefined, { fw: '1.4.2', model: 'RJ-C8', lines: 4 });
-    await waitFor(async () => (await t.api().get(`/api/v1/concentrators/${d.sn}`)).status === 200, 5000, 'discovery');
-    await waitFor(async () => (await t.api().get(`/api/v1/concentrators/${d.sn}`)).body.fw === '1.4.2', 5000, 'config_request recorded');
+    await waitFor(
+      async () => (await t.api().get(`/api/v1/concentrators/${d.sn}`)).status === 200,
+      5000,
+      'discovery',
+    );
+    await waitFor(
+      async () => (await t.api().get(`/api/v1/concentrators/${d.sn}`)).body.fw === '1.4.2',
+      5000,
+      'config_request recorded',
+    );
     const pending = await t.api().get(`/api/v1/concentrators/${d.sn}`).expect(200);
-    expect(pending.body).toMatchObject({ state: 'pending', online: true, fw: '1.4.2', model: 'RJ-C8', lineCount: 4 });
+    expect(pending.body).toMatchObject({
+      state: 'pending',
+      online: true,
+      fw: '1.4.2',
+      model: 'RJ-C8',
+      lineCount: 4,
+    });
     const listed = await t.api().get('/api/v1/concentrators?state=pending&limit=1000').expect(200);
     expect(listed.body.items.map((c: { sn: string }) => c.sn)).toContain(d.sn);
 
     await d.publishTelemetry();
-    await waitFor(async () => {
-      await t.flush();
-      return (await t.api().get(`/api/v1/rejections?reason=unknown_device&sn=${d.sn}`)).body.total >= 1;
-    }, 5000, 'unknown_device counted');
+    await waitFor(
+      async () => {
+        await t.flush();
+        return (
+          (await t.api().get(`/api/v1/rejections?reason=unknown_device&sn=${d.sn}`)).body.total >= 1
+        );
+      },
+      5000,
+      'unknown_device counted',
+    );
     expect(await rowsOf(d.sn)).toHaveLength(0);
 
-    await t.api().post(`/api/v1/concentrators/${d.sn}/adopt`).send({ name: 'Plant room', site: 'north' }).expect(200);
+    await t
+      .api()
+      .post(`/api/v1/concentrators/${d.sn}/adopt`)
+      .send({ name: 'Plant room', site: 'north' })
+      .expect(200);
     await d.publishTelemetry();
-    await waitFor(async () => (await rowsOf(d.sn)).length === 4, 5000, 'telemetry stored after adoption');
+    await waitFor(
+      async () => (await rowsOf(d.sn)).length === 4,
+      5000,
+      'telemetry stored after adoption',
+    );
     const managed = await t.api().get(`/api/v1/concentrators/${d.sn}`).expect(200);
     expect(managed.body).toMatchObject({ state: 'managed', name: 'Plant room', site: 'north' });
   });
@@ -158,7 +235,15 @@ describe('ingestion (real broker, real PostgreSQL)', () => {
     expect(got.qos).toBe(0);
     const text = got.payload.toString('utf8');
     const parsed = JSON.parse(text);
-    expect(Object.keys(parsed)).toEqual(['sn', 'type', 'id', 'ts', 'report_s', 'heartbeat_s', 'delta_pct']);
+    expect(Object.keys(parsed)).toEqual([
+      'sn',
+      'type',
+      'id',
+      'ts',
+      'report_s',
+      'heartbeat_s',
+      'delta_pct',
+    ]);
     expect(text).toBe(
       `{"sn":"${sn}","type":"config","id":"${parsed.id}","ts":${parsed.ts},"report_s":60,"heartbeat_s":30,"delta_pct":5}`,
     );
@@ -181,8 +266,14 @@ describe('ingestion (real broker, real PostgreSQL)', () => {
     await t.flush();
     expect(await rowsOf(sn)).toHaveLength(2);
     const latest = await t.api().get(`/api/v1/concentrators/${sn}/latest`).expect(200);
-    expect(latest.body.lines[0]).toMatchObject({ voltageV: 240, ts: new Date((now - 10) * 1000).toISOString() });
-    const [row] = await t.query<{ voltage_v: number }>('SELECT voltage_v FROM concentrator_lines WHERE sn = $1', [sn]);
+    expect(latest.body.lines[0]).toMatchObject({
+      voltageV: 240,
+      ts: new Date((now - 10) * 1000).toISOString(),
+    });
+    const [row] = await t.query<{ voltage_v: number }>(
+      'SELECT voltage_v FROM concentrator_lines WHERE sn = $1',
+      [sn],
+    );
     expect(row.voltage_v).toBe(240);
   });
 
@@ -191,20 +282,36 @@ describe('ingestion (real broker, real PostgreSQL)', () => {
     await register(sn);
     const d = await device(sn, { lines: 1, clockOffsetS: 3600 });
     const before = Date.now();
-    await d.publish({ type: 'telemetry', ts: Math.floor(Date.now() / 1000) + 3600, lines: [{ line: 1, voltage_v: 231 }] });
+    await d.publish({
+      type: 'telemetry',
+      ts: Math.floor(Date.now() / 1000) + 3600,
+      lines: [{ line: 1, voltage_v: 231 }],
+    });
     await waitFor(async () => (await rowsOf(sn)).length === 1, 5000, 'row');
     const [row] = await rowsOf(sn);
     expect(Math.abs(row.ts.getTime() - before)).toBeLessThan(5000);
-    await waitFor(async () => (await t.api().get(`/api/v1/concentrators/${sn}`)).body.clockSkew === true, 5000, 'flag');
+    await waitFor(
+      async () => (await t.api().get(`/api/v1/concentrators/${sn}`)).body.clockSkew === true,
+      5000,
+      'flag',
+    );
   });
 
   it('marks a concentrator offline on its will message', async () => {
     const sn = newSerial();
     await register(sn);
     const d = await device(sn);
-    await waitFor(async () => (await t.api().get(`/api/v1/concentrators/${sn}`)).body.online === true, 5000, 'online');
+    await waitFor(
+      async () => (await t.api().get(`/api/v1/concentrators/${sn}`)).body.online === true,
+      5000,
+      'online',
+    );
     await d.crash();
-    await waitFor(async () => (await t.api().get(`/api/v1/concentrators/${sn}`)).body.online === false, 10000, 'offline');
+    await waitFor(
+      async () => (await t.api().get(`/api/v1/concentrators/${sn}`)).body.online === false,
+      10000,
+      'offline',
+    );
     const events = await t.query<{ kind: string }>(
       `SELECT kind FROM device_events WHERE sn = $1 AND kind IN ('online','offline') ORDER BY id`,
       [sn],

@@ -35,7 +35,8 @@ export class AuthGuard implements CanActivate {
     const actor = await this.tokens.verify(m[1]);
     if (!actor) throw new UnauthorizedException('invalid token');
     const need =
-      this.reflector.getAllAndOverride<Role>(MIN_ROLE_KEY, [ctx.getHandler(), ctx.getClass()]) ?? 'admin';
+      this.reflector.getAllAndOverride<Role>(MIN_ROLE_KEY, [ctx.getHandler(), ctx.getClass()]) ??
+      'admin';
     if (!roleAtLeast(actor.role, need)) {
       throw new ForbiddenException(`role ${actor.role} is below the required ${need}`);
     }

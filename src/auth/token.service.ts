@@ -35,7 +35,9 @@ export class TokenService implements OnModuleInit {
     const stored = await this.settings.findOneBy({ key: BOOTSTRAP_KEY });
     if (stored) {
       this.bootstrapHash = Buffer.from(stored.value, 'hex');
-      this.log.log('using the generated admin token from the first start (set ADMIN_TOKEN to choose one)');
+      this.log.log(
+        'using the generated admin token from the first start (set ADMIN_TOKEN to choose one)',
+      );
       return;
     }
     const token = randomBytes(32).toString('base64url');

@@ -1,4 +1,11 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import {
+  ArgumentsHost,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  Logger,
+} from '@nestjs/common';
 import type { Response } from 'express';
 
 /**
@@ -20,7 +27,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const body = exception.getResponse();
-      const obj = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+      const obj =
+        typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
       res.status(status).json({
         ...obj,
         statusCode: status,
@@ -35,12 +43,15 @@ export class AllExceptionsFilter implements ExceptionFilter {
       res.status(e.status).json({
         statusCode: e.status,
         error: httpErrorName(e.status),
-        message: e.type === 'entity.too.large' ? 'request body too large' : 'malformed request body',
+        message:
+          e.type === 'entity.too.large' ? 'request body too large' : 'malformed request body',
       });
       return;
     }
     this.log.error(describe(exception), (exception as Error)?.stack);
-    res.status(500).json({ statusCode: 500, error: 'Internal Server Error', message: 'internal error' });
+    res
+      .status(500)
+      .json({ statusCode: 500, error: 'Internal Server Error', message: 'internal error' });
   }
 }
 

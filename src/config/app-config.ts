@@ -82,7 +82,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration:\n  MQTT_TOPIC_ROOT: ${(err as Error).message}`);
   }
   if (e.MQTT_SHARED_GROUP !== undefined && !/^[A-Za-z0-9_-]+$/.test(e.MQTT_SHARED_GROUP)) {
-    throw new ConfigError('Invalid configuration:\n  MQTT_SHARED_GROUP: use letters, digits, _ or -');
+    throw new ConfigError(
+      'Invalid configuration:\n  MQTT_SHARED_GROUP: use letters, digits, _ or -',
+    );
   }
   if ((e.MQTT_CERT_FILE === undefined) !== (e.MQTT_KEY_FILE === undefined)) {
     throw new ConfigError(
@@ -98,7 +100,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       bodyLimit: e.HTTP_BODY_LIMIT,
     },
     dataDir: resolve(e.DATA_DIR),
-    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, embeddedPort: e.EMBEDDED_PG_PORT },
+    database: {
+      url: e.DATABASE_URL,
+      poolSize: e.DATABASE_POOL_SIZE,
+      embeddedPort: e.EMBEDDED_PG_PORT,
+    },
     mqtt: {
       url: e.MQTT_URL,
       username: e.MQTT_USERNAME,

@@ -1,14 +1,4 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Param,
-  Patch,
-  Post,
-  Query,
-} from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiConflictResponse,
@@ -69,7 +59,9 @@ export class ConcentratorsController {
 
   @Get(':sn')
   @MinRole('viewer')
-  @ApiOperation({ summary: 'One concentrator: state, connectivity, firmware, clock flag, sync state' })
+  @ApiOperation({
+    summary: 'One concentrator: state, connectivity, firmware, clock flag, sync state',
+  })
   @ApiOkResponse({ type: ConcentratorView })
   @ApiNotFoundResponse()
   async get(@Param('sn', SerialPipe) sn: string): Promise<ConcentratorView> {

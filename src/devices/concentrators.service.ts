@@ -92,7 +92,9 @@ export class ConcentratorsService {
     if (q.q) {
       const like = `%${q.q.replace(/[\\%_]/g, (m) => '\\' + m)}%`;
       qb.andWhere(
-        new Brackets((w) => w.where('c.sn LIKE :like', { like }).orWhere('c.name ILIKE :like', { like })),
+        new Brackets((w) =>
+          w.where('c.sn LIKE :like', { like }).orWhere('c.name ILIKE :like', { like }),
+        ),
       );
     }
     const [rows, total] = await qb.orderBy('c.sn').take(q.limit).skip(q.offset).getManyAndCount();
@@ -106,8 +108,12 @@ export class ConcentratorsService {
   }
 
   create(dto: CreateConcentratorDto, actor: Actor | null = null): Promise<Concentrator> {
-    return this.audited(actor, 'concentrator.create', dto.sn, { name: dto.name, site: dto.site }, () =>
-      this.doCreate(dto),
+    return this.audited(
+      actor,
+      'concentrator.create',
+      dto.sn,
+      { name: dto.name, site: dto.site },
+      () => this.doCreate(dto),
     );
   }
 
@@ -136,7 +142,11 @@ export class ConcentratorsService {
     return c;
   }
 
-  update(sn: string, dto: UpdateConcentratorDto, actor: Actor | null = null): Promise<Concentrator> {
+  update(
+    sn: string,
+    dto: UpdateConcentratorDto,
+    actor: Actor | null = null,
+  ): Promise<Concentrator> {
     return this.audited(actor, 'concentrator.update', sn, { ...dto }, () => this.doUpdate(sn, dto));
   }
 
@@ -158,7 +168,13 @@ export class ConcentratorsService {
     if (c.state === 'managed') throw new ConflictException(`concentrator ${sn} is already managed`);
     await this.repo.update(
       { sn, state: 'pending' },
-      { state: 'managed', name: dto.name, site: dto.site ?? null, adoptedAt: new Date(), updatedAt: new Date() },
+      {
+        state: 'managed',
+        name: dto.name,
+        site: dto.site ?? null,
+        adoptedAt: new Date(),
+        updatedAt: new Date(),
+      },
     );
     const next = await this.get(sn);
     this.registry.put(next);
@@ -181,7 +197,9 @@ export class ConcentratorsService {
   }
 
   remove(sn: string, purge: boolean, actor: Actor | null = null): Promise<void> {
-    return this.audited(actor, 'concentrator.delete', sn, { purge }, () => this.doRemove(sn, purge));
+    return this.audited(actor, 'concentrator.delete', sn, { purge }, () =>
+      this.doRemove(sn, purge),
+    );
   }
 
   private async doRemove(sn: string, purge: boolean): Promise<void> {
@@ -202,17 +220,29 @@ export class ConcentratorsService {
     const named = await this.lines.find({ where: { sn }, order: { line: 'ASC' } });
     const byLine = new Map(named.map((l) => [l.line, l.name]));
     const count = Math.max(c.lineCount ?? 0, ...named.map((l) => l.line), 0);
-    return Array.from({ length: count }, (_, i) => ({ line: i + 1, name: byLine.get(i + 1) ?? null }));
+    return Array.from({ length: count }, (_, i) => ({
+      line: i + 1,
+      name: byLine.get(i + 1) ?? null,
+    }));
   }
 
-  renameLine(sn: string, line: number, name: string, actor: Actor | null = null): Promise<LineView> {
-    return this.audited(actor, 'line.rename', sn, { line, name }, () => this.doRenameLine(sn, line, name));
+  renameLine(
+    sn: string,
+    line: number,
+    name: string,
+    actor: Actor | null = null,
+  ): Promise<LineView> {
+    return this.audited(actor, 'line.rename', sn, { line, name }, () =>
+      this.doRenameLine(sn, line, name),
+    );
   }
 
   private async doRenameLine(sn: string, line: number, name: string): Promise<LineView> {
     const c = await this.get(sn);
     if (c.lineCount !== null && line > c.lineCount) {
-      throw new BadRequestException(`line ${line} is beyond the concentrator's ${c.lineCount} lines`);
+      throw new BadRequestException(
+        `line ${line} is beyond the concentrator's ${c.lineCount} lines`,
+      );
     }
     await this.lines
       .createQueryBuilder()

@@ -32,7 +32,13 @@ export class DeviceEventsService {
     for (const l of this.listeners) l({ ...e, at });
     try {
       await this.repo.save(
-        this.repo.create({ sn: e.sn, kind: e.kind, line: e.line ?? null, at, detail: e.detail ?? null }),
+        this.repo.create({
+          sn: e.sn,
+          kind: e.kind,
+          line: e.line ?? null,
+          at,
+          detail: e.detail ?? null,
+        }),
         { reload: false },
       );
     } catch (err) {
@@ -41,6 +47,11 @@ export class DeviceEventsService {
   }
 
   async list(sn: string, limit: number, offset: number): Promise<[DeviceEvent[], number]> {
-    return this.repo.findAndCount({ where: { sn }, order: { id: 'DESC' }, take: limit, skip: offset });
+    return this.repo.findAndCount({
+      where: { sn },
+      order: { id: 'DESC' },
+      take: limit,
+      skip: offset,
+    });
   }
 }

@@ -1,10 +1,4 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  OnApplicationShutdown,
-  OnModuleInit,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
@@ -207,7 +201,13 @@ export class DeviceRegistry implements OnModuleInit, OnApplicationShutdown {
       for (const { sn } of rows) {
         const d = this.devices.get(sn);
         if (d) d.online = false;
-        this.live.emit({ kind: 'connectivity', sn, at: new Date().toISOString(), online: false, reason: 'silence' });
+        this.live.emit({
+          kind: 'connectivity',
+          sn,
+          at: new Date().toISOString(),
+          online: false,
+          reason: 'silence',
+        });
         void this.events.add({ sn, kind: 'offline', detail: { reason: 'silence' } });
       }
     } catch (err) {

@@ -3,7 +3,12 @@ import { Injectable } from '@nestjs/common';
 /** What dashboards can follow live (SSE): one shape per kind, always with the serial. */
 export type LiveEvent =
   | { kind: 'telemetry'; sn: string; at: string; lines: Record<string, unknown>[] }
-  | { kind: 'status'; sn: string; at: string; lines: { line: number; on: boolean; cause?: string }[] }
+  | {
+      kind: 'status';
+      sn: string;
+      at: string;
+      lines: { line: number; on: boolean; cause?: string }[];
+    }
   | { kind: 'alarm'; sn: string; at: string; alarm: Record<string, unknown> }
   | { kind: 'command'; sn: string; at: string; command: Record<string, unknown> }
   | { kind: 'connectivity'; sn: string; at: string; online: boolean; reason: string }

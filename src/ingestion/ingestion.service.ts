@@ -54,7 +54,13 @@ export class IngestionService {
     const { topic, payload, receivedAtMs } = packet;
     const t = parseFromdevTopic(this.config.mqtt.topicRoot, topic);
     if (!t.ok) {
-      this.rejections.record({ reason: t.reason, topic, sn: undefined, detail: 'topic is not <root>/<12-digit sn>/fromdev', payload });
+      this.rejections.record({
+        reason: t.reason,
+        topic,
+        sn: undefined,
+        detail: 'topic is not <root>/<12-digit sn>/fromdev',
+        payload,
+      });
       return;
     }
     const sn = t.sn;
@@ -69,7 +75,11 @@ export class IngestionService {
         payload: r.reason === 'too_large' ? undefined : payload,
       });
       if (r.reason === 'serial_mismatch' && this.registry.get(sn)) {
-        void this.events.add({ sn, kind: 'serial_mismatch', detail: { payloadSn: r.payloadSn ?? null } });
+        void this.events.add({
+          sn,
+          kind: 'serial_mismatch',
+          detail: { payloadSn: r.payloadSn ?? null },
+        });
       }
       return;
     }
@@ -94,7 +104,13 @@ export class IngestionService {
       });
       return;
     }
-    const ctx: DeviceMessageContext = { dev, msg, topic, at: clock.at, receivedAt: new Date(receivedAtMs) };
+    const ctx: DeviceMessageContext = {
+      dev,
+      msg,
+      topic,
+      at: clock.at,
+      receivedAt: new Date(receivedAtMs),
+    };
     for (const h of this.handlers.get(msg.type) ?? []) {
       try {
         await h(ctx);

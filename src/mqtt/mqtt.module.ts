@@ -15,7 +15,10 @@ import { TodevPublisher } from './todev-publisher.service';
         if (!url) throw new Error('MQTT URL not resolved (embedded broker not started?)');
         const topic = FromdevMqttServer.topicFor(config.mqtt.topicRoot, config.mqtt.sharedGroup);
         const options = { url, ...mqttClientOptions(config.mqtt, url) };
-        return new FromdevMqttServer(options as ConstructorParameters<typeof FromdevMqttServer>[0], topic);
+        return new FromdevMqttServer(
+          options as ConstructorParameters<typeof FromdevMqttServer>[0],
+          topic,
+        );
       },
     },
     TodevPublisher,

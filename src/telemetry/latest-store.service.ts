@@ -48,7 +48,16 @@ export class LatestStore implements OnModuleInit, OnApplicationShutdown {
     if (!lines) this.bySn.set(sn, (lines = new Map()));
     let e = lines.get(line);
     if (!e) {
-      e = { sn, line, tsMs: null, receivedMs: null, values: {}, isOn: null, onAtMs: null, onCause: null };
+      e = {
+        sn,
+        line,
+        tsMs: null,
+        receivedMs: null,
+        values: {},
+        isOn: null,
+        onAtMs: null,
+        onCause: null,
+      };
       lines.set(line, e);
     }
     return e;

@@ -21,7 +21,13 @@ export class TelemetryBatch {
     return this.sn.length;
   }
 
-  add(sn: string, tsMs: number, receivedMs: number, seq: number | undefined, lines: TelemetryLine[]): void {
+  add(
+    sn: string,
+    tsMs: number,
+    receivedMs: number,
+    seq: number | undefined,
+    lines: TelemetryLine[],
+  ): void {
     for (const l of lines) {
       this.sn.push(sn);
       this.line.push(l.line);

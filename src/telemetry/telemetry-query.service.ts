@@ -74,7 +74,8 @@ export class TelemetryQueryService {
         onAt: iso(r.onAt),
         onCause: r.onCause,
       };
-      for (const m of MEASUREMENTS) (v as unknown as Record<string, unknown>)[API_NAME[m]] = rowValue(r, m);
+      for (const m of MEASUREMENTS)
+        (v as unknown as Record<string, unknown>)[API_NAME[m]] = rowValue(r, m);
       byLine.set(r.line, v);
     }
     for (const e of this.latest.linesOf(c.sn)) {
@@ -90,7 +91,8 @@ export class TelemetryQueryService {
       if (e.tsMs !== null && (v.ts === null || e.tsMs >= Date.parse(v.ts))) {
         v.ts = new Date(e.tsMs).toISOString();
         v.receivedAt = e.receivedMs !== null ? new Date(e.receivedMs).toISOString() : null;
-        for (const m of MEASUREMENTS) (v as unknown as Record<string, unknown>)[API_NAME[m]] = e.values[m] ?? null;
+        for (const m of MEASUREMENTS)
+          (v as unknown as Record<string, unknown>)[API_NAME[m]] = e.values[m] ?? null;
       }
       if (e.onAtMs !== null && (v.onAt === null || e.onAtMs >= Date.parse(v.onAt))) {
         v.on = e.isOn;
@@ -183,7 +185,10 @@ function rowValue(r: ConcentratorLine, m: Measurement): number | null {
 function parseFields(fields: string | undefined): Measurement[] {
   if (!fields) return [...MEASUREMENTS];
   const out: Measurement[] = [];
-  for (const name of fields.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const name of fields
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = measurementFromApi(name);
     if (!m) throw new BadRequestException(`unknown field ${name.slice(0, 32)}`);
     if (!out.includes(m)) out.push(m);

@@ -1,11 +1,5 @@
 import { EventEmitter } from 'node:events';
-import {
-  Inject,
-  Injectable,
-  Logger,
-  OnApplicationShutdown,
-  OnModuleInit,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
@@ -72,13 +66,21 @@ export class TelemetryWriter extends EventEmitter implements OnModuleInit, OnApp
   }
 
   /** Returns false when the message was dropped because the buffer is full. */
-  enqueue(sn: string, tsMs: number, receivedMs: number, seq: number | undefined, lines: TelemetryLine[]): boolean {
+  enqueue(
+    sn: string,
+    tsMs: number,
+    receivedMs: number,
+    seq: number | undefined,
+    lines: TelemetryLine[],
+  ): boolean {
     if (this.bufferedRows + lines.length > this.config.ingest.bufferMaxRows) {
       this.stats.dropped += lines.length;
       const now = Date.now();
       if (now - this.lastDropLog > 5000) {
         this.lastDropLog = now;
-        this.log.warn(`buffer full (${this.bufferedRows} rows): dropping telemetry; total dropped ${this.stats.dropped}`);
+        this.log.warn(
+          `buffer full (${this.bufferedRows} rows): dropping telemetry; total dropped ${this.stats.dropped}`,
+        );
       }
       return false;
     }
@@ -128,20 +130,29 @@ export class TelemetryWriter extends EventEmitter implements OnModuleInit, OnApp
       const inserted = res.rowCount ?? 0;
       this.duplicates += batch.rows - inserted;
       this.stats.recordFlush(inserted, durationMs);
-      this.emit('flushed', { rows: batch.rows, inserted, durationMs, messages: batch.messages } satisfies FlushedEvent);
+      this.emit('flushed', {
+        rows: batch.rows,
+        inserted,
+        durationMs,
+        messages: batch.messages,
+      } satisfies FlushedEvent);
     } catch (err) {
       batch.attempts++;
       const e = err as Error & { code?: string };
       const transient = isTransient(e) && !this.closing;
       if (transient || batch.attempts < MAX_ATTEMPTS) {
-        this.log.error(`batch of ${batch.rows} rows failed (${e.code ?? ''} ${e.message}); retrying`);
+        this.log.error(
+          `batch of ${batch.rows} rows failed (${e.code ?? ''} ${e.message}); retrying`,
+        );
         await sleep(Math.min(5000, 250 * 2 ** batch.attempts));
         // Back to the head of the line: the cap still bounds memory meanwhile.
         this.queue.unshift(batch);
         this.queuedRows += batch.rows;
       } else {
         this.stats.dropped += batch.rows;
-        this.log.error(`batch of ${batch.rows} rows dropped after ${batch.attempts} attempts: ${e.message}`);
+        this.log.error(
+          `batch of ${batch.rows} rows dropped after ${batch.attempts} attempts: ${e.message}`,
+        );
       }
     }
   }
@@ -149,7 +160,12 @@ export class TelemetryWriter extends EventEmitter implements OnModuleInit, OnApp
 
 function isTransient(e: Error & { code?: string }): boolean {
   const code = e.code ?? '';
-  return code.startsWith('08') || code.startsWith('57') || code === '53300' || /ECONN|ETIMEDOUT|terminat/i.test(e.message);
+  return (
+    code.startsWith('08') ||
+    code.startsWith('57') ||
+    code === '53300' ||
+    /ECONN|ETIMEDOUT|terminat/i.test(e.message)
+  );
 }
 
 function sleep(ms: number): Promise<void> {

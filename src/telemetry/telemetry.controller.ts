@@ -47,7 +47,10 @@ export class TelemetryController {
   @ApiOperation({ summary: 'Raw samples, or min/avg/max per time bucket (buckets aligned to UTC)' })
   @ApiOkResponse({ type: TelemetryResult })
   @ApiNotFoundResponse()
-  history(@Param('sn', SerialPipe) sn: string, @Query() q: TelemetryQuery): Promise<TelemetryResult> {
+  history(
+    @Param('sn', SerialPipe) sn: string,
+    @Query() q: TelemetryQuery,
+  ): Promise<TelemetryResult> {
     return this.service.history(sn, q);
   }
 }

@@ -12,9 +12,19 @@ import { TelemetryWriter } from './telemetry-writer.service';
 import { TelemetryController } from './telemetry.controller';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Concentrator, ConcentratorLine]), DevicesModule, IngestionModule],
+  imports: [
+    TypeOrmModule.forFeature([Concentrator, ConcentratorLine]),
+    DevicesModule,
+    IngestionModule,
+  ],
   controllers: [TelemetryController],
-  providers: [TelemetryWriter, LatestStore, PartitionMaintenance, TelemetryIngestHandlers, TelemetryQueryService],
+  providers: [
+    TelemetryWriter,
+    LatestStore,
+    PartitionMaintenance,
+    TelemetryIngestHandlers,
+    TelemetryQueryService,
+  ],
   exports: [TelemetryWriter, LatestStore],
 })
 export class TelemetryModule {}

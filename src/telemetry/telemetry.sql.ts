@@ -58,13 +58,25 @@ SELECT u.sn, u.line, to_timestamp(u.ts / 1000.0), to_timestamp(u.rcv / 1000.0), 
   JOIN concentrators c ON c.sn = u.sn
 ON CONFLICT (sn, line) DO UPDATE SET
   ${['ts', 'received_at', ...MEASUREMENTS]
-    .map((c) => `${c} = CASE WHEN excluded.ts IS NOT NULL AND ${newer} THEN excluded.${c} ELSE concentrator_lines.${c} END`)
+    .map(
+      (c) =>
+        `${c} = CASE WHEN excluded.ts IS NOT NULL AND ${newer} THEN excluded.${c} ELSE concentrator_lines.${c} END`,
+    )
     .join(',\n  ')},
   ${['is_on', 'on_at', 'on_cause']
-    .map((c) => `${c} = CASE WHEN excluded.on_at IS NOT NULL AND ${switchNewer} THEN excluded.${c} ELSE concentrator_lines.${c} END`)
+    .map(
+      (c) =>
+        `${c} = CASE WHEN excluded.on_at IS NOT NULL AND ${switchNewer} THEN excluded.${c} ELSE concentrator_lines.${c} END`,
+    )
     .join(',\n  ')}`;
 
-export const BUCKETS = { '1m': '1 minute', '5m': '5 minutes', '15m': '15 minutes', '1h': '1 hour', '1d': '1 day' } as const;
+export const BUCKETS = {
+  '1m': '1 minute',
+  '5m': '5 minutes',
+  '15m': '15 minutes',
+  '1h': '1 hour',
+  '1d': '1 day',
+} as const;
 export type Bucket = keyof typeof BUCKETS;
 
 /** Per bucket and line: min/avg/max of the chosen measurements ($1 sn, $2 from, $3 to, $4 line or null). */

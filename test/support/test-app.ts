@@ -89,12 +89,18 @@ export async function bootTestApp(opts: BootOptions = {}): Promise<TestApp> {
     DATA_DIR: '/tmp/bcb-e2e-data',
     ...opts.env,
   });
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule.register(config)] }).compile();
+  const moduleRef = await Test.createTestingModule({
+    imports: [AppModule.register(config)],
+  }).compile();
   const app = moduleRef.createNestApplication({ bodyParser: false, logger: ['error', 'warn'] });
   await configureApp(app);
   await app.listen(0, '127.0.0.1');
   const server = app.getHttpServer();
-  await waitFor(async () => (await request(server).get('/health')).status === 200, 15000, 'app healthy');
+  await waitFor(
+    async () => (await request(server).get('/health')).status === 200,
+    15000,
+    'app healthy',
+  );
 
   const pg = new Client({ connectionString: db.url });
   await pg.connect();

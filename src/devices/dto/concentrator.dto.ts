@@ -103,7 +103,8 @@ export class ConcentratorView {
   @ApiProperty({ nullable: true, type: String }) site!: string | null;
   @ApiProperty() online!: boolean;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) lastSeenAt!: string | null;
-  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) onlineChangedAt!: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) onlineChangedAt!:
+    string | null;
   @ApiProperty({ nullable: true, type: String }) fw!: string | null;
   @ApiProperty({ nullable: true, type: String }) model!: string | null;
   @ApiProperty({ nullable: true, type: Number }) lineCount!: number | null;

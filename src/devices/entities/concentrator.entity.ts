@@ -14,7 +14,8 @@ export class Concentrator {
   @Column('smallint', { name: 'line_count', nullable: true }) lineCount!: number | null;
   @Column('text', { nullable: true }) io!: string | null;
   @Column('boolean', { default: false }) online!: boolean;
-  @Column('timestamptz', { name: 'online_changed_at', nullable: true }) onlineChangedAt!: Date | null;
+  @Column('timestamptz', { name: 'online_changed_at', nullable: true })
+  onlineChangedAt!: Date | null;
   @Column('timestamptz', { name: 'last_seen_at', nullable: true }) lastSeenAt!: Date | null;
   @Column('timestamptz', { name: 'first_seen_at', default: () => 'now()' }) firstSeenAt!: Date;
   @Column('boolean', { name: 'clock_skew', default: false }) clockSkew!: boolean;

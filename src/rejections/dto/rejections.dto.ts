@@ -21,9 +21,14 @@ export class RejectionView {
   @ApiProperty({ enum: REJECTION_REASONS }) reason!: string;
   @ApiProperty() topic!: string;
   @ApiProperty({ nullable: true, type: String }) sn!: string | null;
-  @ApiProperty({ nullable: true, type: String, description: 'the failing field' }) field!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'the failing field' }) field!:
+    string | null;
   @ApiProperty({ nullable: true, type: String }) detail!: string | null;
-  @ApiProperty({ nullable: true, type: String, description: 'short sanitised excerpt of the payload' })
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: 'short sanitised excerpt of the payload',
+  })
   excerpt!: string | null;
 }
 

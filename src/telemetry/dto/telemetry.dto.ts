@@ -65,7 +65,12 @@ export class FleetLatestQuery extends PaginationQuery {
 export class LatestLineView {
   @ApiProperty() line!: number;
   @ApiProperty({ nullable: true, type: String }) name!: string | null;
-  @ApiProperty({ nullable: true, type: String, format: 'date-time', description: 'time of the values' })
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    format: 'date-time',
+    description: 'time of the values',
+  })
   ts!: string | null;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) receivedAt!: string | null;
   @ApiProperty({ nullable: true, type: Boolean, description: 'switch state' }) on!: boolean | null;
@@ -111,6 +116,10 @@ export class TelemetryResult {
     items: { type: 'object' },
   })
   items!: Record<string, unknown>[];
-  @ApiProperty({ nullable: true, type: Number, description: 'offset of the next page, null at the end' })
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    description: 'offset of the next page, null at the end',
+  })
   nextOffset!: number | null;
 }
