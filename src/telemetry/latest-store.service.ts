@@ -69,9 +69,8 @@ export class LatestStore implements OnModuleInit, OnApplicationShutdown {
       if (e.tsMs !== null && tsMs < e.tsMs) continue;
       e.tsMs = tsMs;
       e.receivedMs = receivedMs;
-      const values: Partial<Record<Measurement, number | null>> = {};
-      for (const k of MEASUREMENTS) values[k] = l[k] ?? null;
-      e.values = values;
+      // Overwritten in place: no object per line per message on the hot path.
+      for (const k of MEASUREMENTS) e.values[k] = l[k] ?? null;
       if (l.on !== undefined && (e.onAtMs === null || tsMs >= e.onAtMs)) {
         e.isOn = l.on;
         e.onAtMs = tsMs;

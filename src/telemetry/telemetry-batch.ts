@@ -1,4 +1,5 @@
 import { TelemetryLine } from '../protocol/device-messages';
+import { boolArray, numberArray, safeTextArray } from './pg-array';
 import { MEASUREMENTS, Measurement } from './telemetry.sql';
 
 /**
@@ -39,7 +40,15 @@ export class TelemetryBatch {
     this.messages.push({ sn, seq });
   }
 
-  params(): unknown[] {
-    return [this.sn, this.line, this.ts, this.rcv, this.on, ...MEASUREMENTS.map((k) => this.m[k])];
+  /** The INSERT's parameters: one array literal per column. */
+  params(): string[] {
+    return [
+      safeTextArray(this.sn),
+      numberArray(this.line),
+      numberArray(this.ts),
+      numberArray(this.rcv),
+      boolArray(this.on),
+      ...MEASUREMENTS.map((k) => numberArray(this.m[k])),
+    ];
   }
 }
