@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { ServerMqtt, MqttContext, MqttOptions } from '@nestjs/microservices';
+import { MessageHandler, MqttContext, MqttOptions, ServerMqtt } from '@nestjs/microservices';
 import type { MqttClient } from 'mqtt';
 import { subscriptionTopic } from '../protocol/topics';
 import { FROMDEV_EVENT, FromdevPacket, RawFromdevDeserializer } from './raw-fromdev.deserializer';
@@ -77,6 +77,14 @@ export class FromdevMqttServer extends ServerMqtt {
     };
     const ctx = new MqttContext([channel, originalPacket as never]);
     return this.handleEvent(FROMDEV_EVENT, packet, ctx);
+  }
+
+  /**
+   * Every message goes to the one fromdev handler. The base class would first
+   * try JSON.parse on the pattern, throwing (and catching) once per message.
+   */
+  override getHandlerByPattern(pattern: string): MessageHandler | null {
+    return this.messageHandlers.get(pattern) ?? null;
   }
 
   /** The live client (publishing to `todev` shares the backend's one connection). */
