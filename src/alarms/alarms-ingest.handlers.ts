@@ -1,0 +1,41 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { DeviceEventsService } from '../devices/device-events.service';
+import { IngestionService } from '../ingestion/ingestion.service';
+import { AlarmsService } from './alarms.service';
+import { StatusChangeTracker } from './status-change-tracker';
+
+/**
+ * Alarm messages → alarm episodes; status messages → one `status` device
+ * event per changed line with its cause (the switch state itself is kept by
+ * the telemetry module's latest store).
+ */
+@Injectable()
+export class AlarmsIngestHandlers implements OnModuleInit {
+  private readonly statusChanges = new StatusChangeTracker();
+
+  constructor(
+    private readonly ingestion: IngestionService,
+    private readonly alarms: AlarmsService,
+    private readonly events: DeviceEventsService,
+  ) {}
+
+  onModuleInit(): void {
+    this.ingestion.on('alarm', async ({ dev, msg, at }) => {
+      await this.alarms.apply(dev.sn, msg, at);
+    });
+    this.ingestion.on('status', async ({ dev, msg, at }) => {
+      const changed = this.statusChanges.changes(dev.sn, at.getTime(), msg.lines);
+      await Promise.all(
+        changed.map((l) =>
+          this.events.add({
+            sn: dev.sn,
+            kind: 'status',
+            line: l.line,
+            at,
+            detail: { on: l.on, cause: l.cause ?? 'unknown' },
+          }),
+        ),
+      );
+    });
+  }
+}

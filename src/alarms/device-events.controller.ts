@@ -1,0 +1,70 @@
+import { Controller, Get, NotFoundException, Param, Query } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { InjectRepository } from '@nestjs/typeorm';
+import { FindOptionsWhere, In, Repository } from 'typeorm';
+import { MinRole } from '../auth/roles';
+import { SerialPipe } from '../common/serial.pipe';
+import { DeviceRegistry } from '../devices/device-registry.service';
+import { DeviceEvent, DeviceEventKind } from '../devices/entities/device-event.entity';
+import { DeviceEventPage, ListDeviceEventsQuery } from './dto/device-event.dto';
+
+@ApiTags('events')
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ description: 'missing or invalid token' })
+@ApiForbiddenResponse({ description: 'role too low' })
+@Controller('api/v1/concentrators')
+export class DeviceEventsController {
+  constructor(
+    @InjectRepository(DeviceEvent) private readonly repo: Repository<DeviceEvent>,
+    private readonly registry: DeviceRegistry,
+  ) {}
+
+  @Get(':sn/events')
+  @MinRole('viewer')
+  @ApiOperation({
+    summary: 'History of one concentrator, newest first',
+    description:
+      'Connectivity (online/offline with reason), switch changes with cause (status), clock skew, ' +
+      'registry changes. History outlives the registry entry: a deleted serial still answers.',
+  })
+  @ApiOkResponse({ type: DeviceEventPage })
+  @ApiBadRequestResponse({ description: 'bad serial or kind' })
+  @ApiNotFoundResponse({ description: 'serial neither registered nor in the history' })
+  async list(
+    @Param('sn', SerialPipe) sn: string,
+    @Query() q: ListDeviceEventsQuery,
+  ): Promise<DeviceEventPage> {
+    const where: FindOptionsWhere<DeviceEvent> = { sn };
+    if (q.kind) where.kind = In(q.kind.split(',') as DeviceEventKind[]);
+    const [rows, total] = await this.repo.findAndCount({
+      where,
+      order: { at: 'DESC', id: 'DESC' },
+      take: q.limit,
+      skip: q.offset,
+    });
+    if (total === 0 && !this.registry.get(sn) && !(await this.repo.existsBy({ sn }))) {
+      throw new NotFoundException(`concentrator ${sn} not found`);
+    }
+    return {
+      items: rows.map((r) => ({
+        id: r.id,
+        at: r.at.toISOString(),
+        kind: r.kind,
+        line: r.line,
+        detail: r.detail,
+      })),
+      total,
+      limit: q.limit,
+      offset: q.offset,
+    };
+  }
+}
