@@ -79,7 +79,11 @@ async function serviceEnv(): Promise<{ env: Record<string, string>; tmpDir?: str
     LOG_LEVEL: e.LOG_LEVEL ?? 'warn',
     PORT: e.PORT ?? '0',
   };
-  if (!e.MQTT_URL) env.EMBEDDED_MQTT_PORT = e.EMBEDDED_MQTT_PORT ?? '0';
+  if (!e.MQTT_URL) {
+    env.EMBEDDED_MQTT_PORT = e.EMBEDDED_MQTT_PORT ?? '0';
+    // The embedded broker authenticates; bench devices have no passwords, so let them enrol.
+    env.OPEN_ENROLLMENT = e.OPEN_ENROLLMENT ?? 'true';
+  }
   let tmpDir: string | undefined;
   if (!e.DATABASE_URL) {
     if (!e.DATA_DIR) env.DATA_DIR = tmpDir = await mkdtemp(path.join(os.tmpdir(), 'bench-'));

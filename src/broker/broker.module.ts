@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { DevicesModule } from '../devices/devices.module';
+import { BackendIdentity } from './backend-identity';
+import { EmqxHooksController } from './emqx-hooks.controller';
+import { EmqxHooksService } from './emqx-hooks.service';
+import { MosquittoExportController } from './mosquitto-export.controller';
+import { MosquittoExportService } from './mosquitto-export.service';
+
+/** External brokers: mosquitto file export and the EMQX HTTP hooks. */
+@Module({
+  imports: [DevicesModule],
+  controllers: [MosquittoExportController, EmqxHooksController],
+  providers: [BackendIdentity, MosquittoExportService, EmqxHooksService],
+})
+export class BrokerModule {}

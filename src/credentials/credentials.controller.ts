@@ -1,0 +1,42 @@
+import { Controller, Param, Post } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { Actor, MinRole } from '../auth/roles';
+import { CurrentActor } from '../common/actor.decorator';
+import { SerialPipe } from '../common/serial.pipe';
+import { CredentialsService } from './credentials.service';
+import { CredentialsView } from './dto/credentials.dto';
+
+@ApiTags('concentrators')
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ description: 'missing or invalid token' })
+@ApiForbiddenResponse({ description: 'role too low' })
+@Controller('api/v1/concentrators')
+export class CredentialsController {
+  constructor(private readonly credentials: CredentialsService) {}
+
+  @Post(':sn/credentials')
+  @MinRole('admin')
+  @ApiOperation({
+    summary: 'New MQTT password for a concentrator (shown once)',
+    description:
+      'The old password stops working at once; on the embedded broker a connected device is ' +
+      'disconnected. External brokers: re-export the mosquitto files (and SIGHUP) — EMQX asks live.',
+  })
+  @ApiCreatedResponse({ type: CredentialsView })
+  @ApiNotFoundResponse()
+  async rotate(
+    @Param('sn', SerialPipe) sn: string,
+    @CurrentActor() actor: Actor | null,
+  ): Promise<CredentialsView> {
+    const c = await this.credentials.rotate(sn, actor);
+    return { sn: c.sn, mqttPassword: c.mqttPassword, issuedAt: c.issuedAt.toISOString() };
+  }
+}
