@@ -1,15 +1,63 @@
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import {
+  BadRequestException,
+  ConflictException,
+  Injectable,
+  Logger,
+  OnModuleInit,
+} from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { AuditService } from '../audit/audit.service';
+import { Actor } from '../auth/roles';
+import { Command } from '../commands/command.entity';
+import { CommandsService, OutgoingMessage } from '../commands/commands.service';
+import { ConcentratorsService } from '../devices/concentrators.service';
 import { DeviceRegistry } from '../devices/device-registry.service';
-import { Concentrator } from '../devices/entities/concentrator.entity';
+import { Concentrator, SyncState } from '../devices/entities/concentrator.entity';
 import { IngestionService } from '../ingestion/ingestion.service';
-import { TodevPublisher } from '../mqtt/todev-publisher.service';
-import { newCommandId } from '../protocol/backend-messages';
+import {
+  ConfigCmd,
+  ParamsLine,
+  paramsLineList,
+  PARAMS_LINE_SCHEMA,
+  ScheduleItem,
+  scheduleItemList,
+  SCHEDULE_ITEM_SCHEMA,
+} from '../protocol/backend-messages';
+import {
+  paramsToWire,
+  paramsView,
+  schedulesToWire,
+  schedulesView,
+  carrierView,
+} from './desired-state-views';
+import { DesiredKind, DesiredState } from './desired-state.entity';
+import {
+  ConfigDto,
+  ConfigView,
+  ParamsDto,
+  ParamsView,
+  SchedulesDto,
+  SchedulesView,
+} from './dto/desired-state.dto';
+import { checkLineCount, checkWire } from './wire-check';
+
+type Kind = 'config' | DesiredKind;
+const CONFIG_FIELDS = ConfigCmd.pick({ report_s: true, heartbeat_s: true, delta_pct: true });
+const SCHEDULES = scheduleItemList(SCHEDULE_ITEM_SCHEMA);
+const PARAMS = paramsLineList(PARAMS_LINE_SCHEMA);
+
+interface Caller {
+  actor: Actor | null;
+  ip?: string;
+}
 
 /**
- * Stored desired state of a concentrator, pushed when it asks (config_request)
- * and when an operator changes it.
+ * Desired config, schedules and params of a concentrator: stored, pushed at
+ * once when it is online, re-pushed (config, schedules, params, in that order)
+ * on every config_request. A kind is `synced` only when the device acked the
+ * command that carried its current value; an ack ok:false makes it `failed`.
  */
 @Injectable()
 export class DesiredStateService implements OnModuleInit {
@@ -18,8 +66,11 @@ export class DesiredStateService implements OnModuleInit {
   constructor(
     private readonly ingestion: IngestionService,
     private readonly registry: DeviceRegistry,
-    private readonly publisher: TodevPublisher,
-    @InjectRepository(Concentrator) private readonly repo: Repository<Concentrator>,
+    private readonly concentrators: ConcentratorsService,
+    private readonly commands: CommandsService,
+    private readonly audit: AuditService,
+    @InjectRepository(Concentrator) private readonly concentratorRepo: Repository<Concentrator>,
+    @InjectRepository(DesiredState) private readonly repo: Repository<DesiredState>,
   ) {}
 
   onModuleInit(): void {
@@ -27,32 +78,274 @@ export class DesiredStateService implements OnModuleInit {
       await this.registry.recordConfigRequest(dev, msg);
       if (dev.state === 'managed') await this.pushAll(dev.sn);
     });
+    this.ingestion.on('schedules', ({ dev, msg, at }) =>
+      this.storeReport(dev.sn, 'schedules', msg.items, at, msg.id),
+    );
+    this.ingestion.on('params', ({ dev, msg, at }) =>
+      this.storeReport(dev.sn, 'params', msg.lines, at, msg.id),
+    );
+    this.commands.onSettled((cmd) => void this.onSettled(cmd));
   }
 
-  /** Sends config (then, once they exist, schedules and params) to a managed concentrator. */
+  // ---- reads ----------------------------------------------------------------
+
+  async getConfig(sn: string): Promise<ConfigView> {
+    const c = await this.concentrators.get(sn);
+    return {
+      sn,
+      desired: { reportS: c.reportS, heartbeatS: c.heartbeatS, deltaPct: c.deltaPct },
+      sync: c.configSync,
+      commandId: c.configCommandId,
+      command: carrierView(await this.carrier(c.configCommandId)),
+    };
+  }
+
+  async getSchedules(sn: string): Promise<SchedulesView> {
+    await this.concentrators.get(sn);
+    const row = await this.repo.findOneBy({ sn, kind: 'schedules' });
+    return schedulesView(sn, row, await this.carrier(row?.commandId ?? null));
+  }
+
+  async getParams(sn: string): Promise<ParamsView> {
+    await this.concentrators.get(sn);
+    const row = await this.repo.findOneBy({ sn, kind: 'params' });
+    return paramsView(sn, row, await this.carrier(row?.commandId ?? null));
+  }
+
+  private async carrier(id: string | null): Promise<Command | null> {
+    return id ? this.commands.get(id).catch(() => null) : null;
+  }
+
+  // ---- writes ---------------------------------------------------------------
+
+  async putConfig(sn: string, dto: ConfigDto, caller: Caller): Promise<ConfigView> {
+    const wire = checkWire(
+      CONFIG_FIELDS,
+      { report_s: dto.reportS, heartbeat_s: dto.heartbeatS, delta_pct: dto.deltaPct },
+      'config',
+    );
+    await this.managed(sn);
+    await this.concentratorRepo.update(
+      { sn },
+      {
+        reportS: wire.report_s,
+        heartbeatS: wire.heartbeat_s,
+        deltaPct: wire.delta_pct,
+        configSync: 'pending',
+        configCommandId: null,
+        updatedAt: new Date(),
+      },
+    );
+    // The registry judges silence by report_s: it must not wait for its next reload.
+    const dev = this.registry.get(sn);
+    if (dev) dev.reportS = wire.report_s;
+    const pushed = await this.pushIfOnline(sn, 'config', caller);
+    await this.recordChange(caller, 'config', sn, { ...dto }, pushed);
+    return this.getConfig(sn);
+  }
+
+  async putSchedules(sn: string, dto: SchedulesDto, caller: Caller): Promise<SchedulesView> {
+    const items = checkWire(SCHEDULES, schedulesToWire(dto), 'items');
+    const c = await this.managed(sn);
+    checkLineCount(
+      c.lineCount,
+      items.flatMap((i, n) => i.lines.map((line) => ({ where: `items[${n}].lines`, line }))),
+    );
+    await this.storeDesired(sn, 'schedules', items, caller);
+    const pushed = await this.pushIfOnline(sn, 'schedules', caller);
+    await this.recordChange(caller, 'schedules', sn, { items: dto.items.length }, pushed);
+    return this.getSchedules(sn);
+  }
+
+  async putParams(sn: string, dto: ParamsDto, caller: Caller): Promise<ParamsView> {
+    const lines = checkWire(PARAMS, paramsToWire(dto), 'lines');
+    const empty = lines.findIndex((l) => Object.keys(l).length === 1);
+    if (empty >= 0) throw new BadRequestException([`lines[${empty}]: sets no threshold`]);
+    const c = await this.managed(sn);
+    checkLineCount(
+      c.lineCount,
+      lines.map((l, n) => ({ where: `lines[${n}].line`, line: l.line })),
+    );
+    await this.storeDesired(sn, 'params', lines, caller);
+    const pushed = await this.pushIfOnline(sn, 'params', caller);
+    await this.recordChange(caller, 'params', sn, { lines: lines.map((l) => l.line) }, pushed);
+    return this.getParams(sn);
+  }
+
+  private async managed(sn: string): Promise<Concentrator> {
+    const c = await this.concentrators.get(sn);
+    if (c.state !== 'managed') {
+      throw new ConflictException(
+        `concentrator ${sn} is pending: adopt it before setting its desired state`,
+      );
+    }
+    return c;
+  }
+
+  private async storeDesired(
+    sn: string,
+    kind: DesiredKind,
+    value: ScheduleItem[] | ParamsLine[],
+    caller: Caller,
+  ): Promise<void> {
+    await this.repo.upsert(
+      {
+        sn,
+        kind,
+        desired: value as unknown as Record<string, unknown>[],
+        updatedAt: new Date(),
+        updatedBy: caller.actor?.name ?? 'system',
+        sync: 'pending',
+        commandId: null,
+      } as QueryDeepPartialEntity<DesiredState>,
+      ['sn', 'kind'],
+    );
+  }
+
+  private async recordChange(
+    caller: Caller,
+    kind: Kind,
+    sn: string,
+    detail: Record<string, unknown>,
+    pushed: string | null,
+  ): Promise<void> {
+    await this.audit.record({
+      actor: caller.actor,
+      action: `desired.${kind}`,
+      target: sn,
+      outcome: 'ok',
+      statusCode: 200,
+      detail: { ...detail, pushedBy: pushed },
+      ip: caller.ip ?? null,
+    });
+  }
+
+  // ---- pushing --------------------------------------------------------------
+
+  private async pushIfOnline(sn: string, kind: Kind, caller: Caller): Promise<string | null> {
+    return this.registry.get(sn)?.online ? this.push(sn, kind, caller) : null;
+  }
+
+  /** Config, then schedules, then params: the order protocol.md §3 prescribes. */
   async pushAll(sn: string): Promise<void> {
-    const c = await this.repo.findOneBy({ sn });
-    if (!c || c.state !== 'managed') return;
-    await this.pushConfig(c);
+    for (const kind of ['config', 'schedules', 'params'] as const) {
+      await this.push(sn, kind, { actor: null });
+    }
   }
 
-  async pushConfig(c: Concentrator): Promise<string | undefined> {
-    const id = newCommandId('config');
+  /**
+   * Sends the current desired value of one kind and records the command as
+   * its carrier, unless the value changed meanwhile (then a newer push carries it).
+   */
+  private async push(sn: string, kind: Kind, caller: Caller): Promise<string | null> {
+    const current = await this.current(sn, kind);
+    if (!current) return null;
+    let cmd: Command;
     try {
-      await this.publisher.publish({
-        sn: c.sn,
-        type: 'config',
-        id,
-        ts: Math.floor(Date.now() / 1000),
-        report_s: c.reportS,
-        heartbeat_s: c.heartbeatS,
-        delta_pct: c.deltaPct,
+      cmd = await this.commands.send({
+        sn,
+        message: current.message,
+        requireOnline: false,
+        ...caller,
       });
     } catch (err) {
-      this.log.warn(`config for ${c.sn} not sent: ${(err as Error).message}`);
-      return undefined;
+      this.log.warn(`${kind} for ${sn} not sent: ${(err as Error).message}`);
+      return null;
     }
-    await this.repo.update({ sn: c.sn }, { configSync: 'pending', configCommandId: id, updatedAt: new Date() });
-    return id;
+    const carried = await current.markCarrier(cmd.id);
+    if (!carried) return cmd.id;
+    // A fast device may have acked before the carrier was recorded.
+    const now = await this.commands.get(cmd.id);
+    if (now.state !== 'sent') await this.onSettled(now);
+    return cmd.id;
+  }
+
+  private async current(
+    sn: string,
+    kind: Kind,
+  ): Promise<{ message: OutgoingMessage; markCarrier: (id: string) => Promise<boolean> } | null> {
+    if (kind === 'config') {
+      const c = await this.concentratorRepo.findOneBy({ sn, state: 'managed' });
+      if (!c) return null;
+      const values = { reportS: c.reportS, heartbeatS: c.heartbeatS, deltaPct: c.deltaPct };
+      return {
+        message: {
+          type: 'config',
+          report_s: c.reportS,
+          heartbeat_s: c.heartbeatS,
+          delta_pct: c.deltaPct,
+        },
+        markCarrier: async (id) =>
+          !!(
+            await this.concentratorRepo.update(
+              { sn, ...values },
+              { configSync: 'pending', configCommandId: id },
+            )
+          ).affected,
+      };
+    }
+    const row = await this.repo.findOneBy({ sn, kind });
+    if (!row?.desired) return null;
+    const message: OutgoingMessage =
+      kind === 'schedules'
+        ? { type: 'schedules', items: row.desired as unknown as ScheduleItem[] }
+        : { type: 'params', lines: row.desired as unknown as ParamsLine[] };
+    return {
+      message,
+      markCarrier: async (id) => {
+        const res = await this.repo
+          .createQueryBuilder()
+          .update(DesiredState)
+          .set({ sync: 'pending', commandId: id })
+          .where('sn = :sn AND kind = :kind AND desired = :desired::jsonb', {
+            sn,
+            kind,
+            desired: JSON.stringify(row.desired),
+          })
+          .execute();
+        return !!res.affected;
+      },
+    };
+  }
+
+  /** acked → synced, failed → failed; a timeout leaves it pending (re-pushed on the next config_request). */
+  private async onSettled(cmd: Command): Promise<void> {
+    if (cmd.type !== 'config' && cmd.type !== 'schedules' && cmd.type !== 'params') return;
+    const sync: SyncState | null =
+      cmd.state === 'acked' ? 'synced' : cmd.state === 'failed' ? 'failed' : null;
+    if (!sync) return;
+    try {
+      if (cmd.type === 'config') {
+        await this.concentratorRepo.update(
+          { sn: cmd.sn, configCommandId: cmd.id },
+          { configSync: sync },
+        );
+      } else {
+        await this.repo.update({ sn: cmd.sn, kind: cmd.type, commandId: cmd.id }, { sync });
+      }
+    } catch (err) {
+      this.log.error(`sync state of ${cmd.sn} ${cmd.type}: ${(err as Error).message}`);
+    }
+  }
+
+  // ---- device reports -------------------------------------------------------
+
+  private async storeReport(
+    sn: string,
+    kind: DesiredKind,
+    value: ScheduleItem[] | ParamsLine[],
+    at: Date,
+    commandId: string | undefined,
+  ): Promise<void> {
+    await this.repo.upsert(
+      {
+        sn,
+        kind,
+        reported: value as unknown as Record<string, unknown>[],
+        reportedAt: at,
+        reportedCommandId: commandId ?? null,
+      } as QueryDeepPartialEntity<DesiredState>,
+      ['sn', 'kind'],
+    );
   }
 }

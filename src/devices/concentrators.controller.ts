@@ -15,6 +15,7 @@ import { Actor, MinRole } from '../auth/roles';
 import { CurrentActor } from '../common/actor.decorator';
 import { LinePipe } from '../common/line.pipe';
 import { SerialPipe } from '../common/serial.pipe';
+import { CredentialsService } from '../credentials/credentials.service';
 import { ConcentratorsService, toView } from './concentrators.service';
 import {
   AdoptConcentratorDto,
@@ -35,7 +36,10 @@ import {
 @ApiForbiddenResponse({ description: 'role too low' })
 @Controller('api/v1/concentrators')
 export class ConcentratorsController {
-  constructor(private readonly service: ConcentratorsService) {}
+  constructor(
+    private readonly service: ConcentratorsService,
+    private readonly credentials: CredentialsService,
+  ) {}
 
   @Get()
   @MinRole('viewer')
@@ -54,7 +58,9 @@ export class ConcentratorsController {
     @Body() dto: CreateConcentratorDto,
     @CurrentActor() actor: Actor | null,
   ): Promise<ConcentratorCreatedView> {
-    return toView(await this.service.create(dto, actor));
+    const c = await this.service.create(dto, actor);
+    const issued = await this.credentials.issueForNew(c.sn, actor);
+    return { ...toView(c), mqttPassword: issued.mqttPassword };
   }
 
   @Get(':sn')
@@ -83,15 +89,22 @@ export class ConcentratorsController {
   @Post(':sn/adopt')
   @HttpCode(200)
   @MinRole('admin')
-  @ApiOperation({ summary: 'Adopt a pending concentrator (pending → managed)' })
-  @ApiOkResponse({ type: ConcentratorView })
+  @ApiOperation({
+    summary: 'Adopt a pending concentrator (pending → managed)',
+    description:
+      'When the device has no MQTT password yet (discovered under open enrollment), one is ' +
+      'generated and returned once as mqttPassword; a device that has one keeps it.',
+  })
+  @ApiOkResponse({ type: ConcentratorCreatedView })
   @ApiConflictResponse({ description: 'already managed' })
   async adopt(
     @Param('sn', SerialPipe) sn: string,
     @Body() dto: AdoptConcentratorDto,
     @CurrentActor() actor: Actor | null,
-  ): Promise<ConcentratorView> {
-    return toView(await this.service.adopt(sn, dto, actor));
+  ): Promise<ConcentratorCreatedView> {
+    const c = await this.service.adopt(sn, dto, actor);
+    const issued = await this.credentials.issueIfMissing(c.sn, actor);
+    return issued ? { ...toView(c), mqttPassword: issued.mqttPassword } : toView(c);
   }
 
   @Post(':sn/release')

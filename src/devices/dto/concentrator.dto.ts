@@ -111,8 +111,12 @@ export class ConcentratorView {
   @ApiProperty({ nullable: true, type: String }) io!: string | null;
   @ApiProperty() clockSkew!: boolean;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) clockSkewAt!: string | null;
-  @ApiProperty({ description: 'sync state of config / schedules / params' })
-  sync!: { config: string };
+  @ApiProperty({
+    description:
+      'sync state of config / schedules / params: pending | synced | failed (null = nothing desired yet)',
+    example: { config: 'synced', schedules: 'pending', params: null },
+  })
+  sync!: { config: string; schedules: string | null; params: string | null };
   @ApiProperty({ format: 'date-time' }) firstSeenAt!: string;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) adoptedAt!: string | null;
 }
@@ -120,7 +124,8 @@ export class ConcentratorView {
 export class ConcentratorCreatedView extends ConcentratorView {
   @ApiPropertyOptional({
     description:
-      'Per-device MQTT password, returned once. Omitted until device credentials are enabled.',
+      'Per-device MQTT password (username = the serial), returned once: only a hash is kept. ' +
+      'Always present on create; on adopt only when the device had none.',
   })
   mqttPassword?: string;
 }
