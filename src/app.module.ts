@@ -1,21 +1,29 @@
 import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AlarmsModule } from './alarms/alarms.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
+import { BrokerModule } from './broker/broker.module';
 import { CommandsModule } from './commands/commands.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { APP_CONFIG, AppConfig } from './config/app-config';
+import { CredentialsModule } from './credentials/credentials.module';
 import { dataSourceOptions } from './database/data-source-options';
 import { DesiredStateModule } from './desired-state/desired-state.module';
 import { DevicesModule } from './devices/devices.module';
+import { EMBEDDED_BROKER_AUTH, EmbeddedBrokerAuth } from './embedded/broker-auth';
 import { EventsModule } from './events/events.module';
+import { FirmwareModule } from './firmware/firmware.module';
 import { HealthModule } from './health/health.module';
 import { IngestionModule, IngestStatsModule } from './ingestion/ingestion.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { MqttModule } from './mqtt/mqtt.module';
 import { RejectionsModule } from './rejections/rejections.module';
+import { StreamModule } from './stream/stream.module';
 import { TelemetryModule } from './telemetry/telemetry.module';
+import { TokensModule } from './tokens/tokens.module';
+import { UpgradesModule } from './upgrades/upgrades.module';
 
 /**
  * The whole service for a resolved configuration (database and broker URLs
@@ -24,7 +32,11 @@ import { TelemetryModule } from './telemetry/telemetry.module';
  */
 @Module({})
 export class AppModule {
-  static register(config: AppConfig): DynamicModule {
+  /** `runtime.brokerAuth`: the embedded broker's gate, when this process started one. */
+  static register(
+    config: AppConfig,
+    runtime: { brokerAuth?: EmbeddedBrokerAuth } = {},
+  ): DynamicModule {
     if (!config.database.url) throw new Error('database URL not resolved');
     return {
       module: AppModule,
@@ -36,17 +48,25 @@ export class AppModule {
         EventsModule,
         MqttModule,
         AuthModule,
+        TokensModule,
         AuditModule,
         DevicesModule,
+        CredentialsModule,
+        BrokerModule,
         RejectionsModule,
         IngestionModule,
         TelemetryModule,
         CommandsModule,
         DesiredStateModule,
         HealthModule,
+        AlarmsModule,
+        StreamModule,
+        FirmwareModule,
+        UpgradesModule,
       ],
       providers: [
         { provide: APP_CONFIG, useValue: config },
+        { provide: EMBEDDED_BROKER_AUTH, useValue: runtime.brokerAuth ?? null },
         {
           provide: APP_PIPE,
           useValue: new ValidationPipe({
@@ -57,7 +77,7 @@ export class AppModule {
         },
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
       ],
-      exports: [APP_CONFIG],
+      exports: [APP_CONFIG, EMBEDDED_BROKER_AUTH],
     };
   }
 }

@@ -1,9 +1,13 @@
+import { randomBytes } from 'node:crypto';
 import { INestApplication, Logger, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { json, urlencoded } from 'express';
 import { AppModule } from './app.module';
+import { applyHttpSecurity } from './auth/http-security';
 import { APP_CONFIG, AppConfig, loadConfig } from './config/app-config';
+import { emqxHookBodyParser } from './broker/emqx-body';
+import { EmbeddedBrokerAuth } from './embedded/broker-auth';
 import { startEmbeddedBroker } from './embedded/embedded-broker';
 import { startEmbeddedPostgres } from './embedded/embedded-postgres';
 import { assertPortFree } from './embedded/port-check';
@@ -12,7 +16,25 @@ import { FromdevMqttServer } from './mqtt/fromdev-server';
 export interface Infrastructure {
   config: AppConfig;
   embedded: { postgres: boolean; broker: boolean };
+  /** The embedded broker's gate, for the app to install device checks into. */
+  brokerAuth?: EmbeddedBrokerAuth;
   stop(): Promise<void>;
+}
+
+/**
+ * The embedded broker always authenticates. The backend's own user is the
+ * configured one, or `admin_client` with a random password made for this run
+ * (nobody else needs it: the backend is the only client using it).
+ */
+function embeddedBrokerAuth(config: AppConfig): EmbeddedBrokerAuth {
+  return new EmbeddedBrokerAuth({
+    topicRoot: config.mqtt.topicRoot,
+    backend: {
+      username: config.mqtt.username ?? 'admin_client',
+      password: config.mqtt.password ?? randomBytes(24).toString('base64url'),
+    },
+    backendPasswordGenerated: config.mqtt.password === undefined,
+  });
 }
 
 /**
@@ -30,6 +52,7 @@ export async function startInfrastructure(config: AppConfig): Promise<Infrastruc
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch((e: Error) => log.error(e.message));
   };
+  let brokerAuth: EmbeddedBrokerAuth | undefined;
   try {
     if (!resolved.database.url) {
       const pg = await startEmbeddedPostgres(config.dataDir, config.database.embeddedPort);
@@ -37,13 +60,29 @@ export async function startInfrastructure(config: AppConfig): Promise<Infrastruc
       resolved.database.url = pg.url;
     }
     if (!resolved.mqtt.url) {
+      brokerAuth = embeddedBrokerAuth(config);
+      const sec = config.security;
       const broker = await startEmbeddedBroker({
         host: config.mqtt.embeddedHost,
         port: config.mqtt.embeddedPort,
+        auth: brokerAuth,
+        tls:
+          sec.embeddedTlsCertFile && sec.embeddedTlsKeyFile
+            ? {
+                port: sec.embeddedTlsPort,
+                certFile: sec.embeddedTlsCertFile,
+                keyFile: sec.embeddedTlsKeyFile,
+              }
+            : undefined,
       });
       stops.push(() => broker.close());
       resolved.mqtt.url = broker.url;
       resolved.mqtt.embeddedPort = broker.port;
+      resolved.mqtt.username = brokerAuth.backend.username;
+      resolved.mqtt.password = brokerAuth.backend.password;
+      if (broker.tlsPort !== undefined) {
+        resolved.security = { ...config.security, embeddedTlsPort: broker.tlsPort };
+      }
     }
   } catch (err) {
     await stop();
@@ -52,6 +91,7 @@ export async function startInfrastructure(config: AppConfig): Promise<Infrastruc
   return {
     config: resolved,
     embedded: { postgres: !config.database.url, broker: !config.mqtt.url },
+    brokerAuth,
     stop,
   };
 }
@@ -71,6 +111,9 @@ export function swaggerDocument(app: INestApplication) {
 
 /** HTTP settings, Swagger and the MQTT transport; shared by main and the e2e tests. */
 export async function configureApp(app: INestApplication): Promise<void> {
+  applyHttpSecurity(app);
+  // Before the general parser: EMQX hooks answer even a malformed body with 200 "deny".
+  app.use('/broker/emqx', emqxHookBodyParser());
   app.use(json({ limit: app.get<AppConfig>(APP_CONFIG).http.bodyLimit }));
   app.use(urlencoded({ extended: false, limit: '64kb' }));
   const doc = swaggerDocument(app);
@@ -105,10 +148,13 @@ export async function startService(
   const infra = await startInfrastructure(config);
   let app: INestApplication | undefined;
   try {
-    app = await NestFactory.create(AppModule.register(infra.config), {
-      logger: logLevels(config.logLevel),
-      bodyParser: false,
-    });
+    app = await NestFactory.create(
+      AppModule.register(infra.config, { brokerAuth: infra.brokerAuth }),
+      {
+        logger: logLevels(config.logLevel),
+        bodyParser: false,
+      },
+    );
     await configureApp(app);
     await app.listen(config.http.port, config.http.host);
   } catch (err) {

@@ -1,14 +1,50 @@
 import { Global, Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_GUARD, DiscoveryModule } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Setting } from '../database/setting.entity';
+import { ApiToken } from '../tokens/api-token.entity';
+import { AccessDenials } from './access-denials';
+import { isCommandRequest, routeTemplate } from './access-routes';
 import { AuthGuard } from './auth.guard';
+import { AuthFailureLimiter } from './auth-failure-limiter';
+import { RouteTable } from './route-table';
 import { TokenService } from './token.service';
 
 @Global()
 @Module({
-  imports: [TypeOrmModule.forFeature([Setting])],
-  providers: [TokenService, { provide: APP_GUARD, useClass: AuthGuard }],
-  exports: [TokenService],
+  imports: [
+    TypeOrmModule.forFeature([Setting, ApiToken]),
+    DiscoveryModule,
+    // In-memory storage, so limits are per instance (docs/security.md).
+    ThrottlerModule.forRootAsync({
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => ({
+        throttlers: [
+          // blockDuration 0: a sliding window, Retry-After = until the oldest hit expires.
+          { name: 'default', ttl: 60_000, limit: config.rateLimit.perMin, blockDuration: 0 },
+          {
+            name: 'commands',
+            ttl: 60_000,
+            limit: config.rateLimit.commandsPerMin,
+            blockDuration: 0,
+            skipIf: (ctx) => {
+              const req = ctx.switchToHttp().getRequest<import('express').Request>();
+              return !isCommandRequest(req.method, routeTemplate(req));
+            },
+          },
+        ],
+      }),
+    }),
+  ],
+  providers: [
+    TokenService,
+    AuthFailureLimiter,
+    AccessDenials,
+    RouteTable,
+    { provide: APP_GUARD, useClass: AuthGuard },
+  ],
+  exports: [TokenService, RouteTable],
 })
 export class AuthModule {}

@@ -53,7 +53,14 @@ export interface AppConfig {
     deadlineH: number;
   };
   sse: { heartbeatS: number; clientQueue: number };
-  http: { host: string; port: number; publicBaseUrl?: string; bodyLimit: string };
+  http: {
+    host: string;
+    port: number;
+    publicBaseUrl?: string;
+    bodyLimit: string;
+    /** Express "trust proxy" (client IP from X-Forwarded-For): unset = socket address. */
+    trustProxy?: boolean | number | string;
+  };
   rateLimit: { perMin: number; commandsPerMin: number; authFailuresPerMin: number };
   security: {
     /** Embedded broker: let unknown serials connect (to be discovered as pending). */
@@ -63,6 +70,8 @@ export interface AppConfig {
     embeddedTlsKeyFile?: string;
     brokerHookSecret?: string;
     certWarnDays: number;
+    /** PBKDF2-SHA512 rounds for new device password hashes (mosquitto `$7$` format). */
+    passwordIterations: number;
   };
 }
 
@@ -98,6 +107,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       port: e.PORT,
       publicBaseUrl: e.PUBLIC_BASE_URL,
       bodyLimit: e.HTTP_BODY_LIMIT,
+      trustProxy: parseTrustProxy(e.TRUST_PROXY),
     },
     dataDir: resolve(e.DATA_DIR),
     database: {
@@ -167,6 +177,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       embeddedTlsKeyFile: e.EMBEDDED_MQTT_TLS_KEY_FILE,
       brokerHookSecret: e.BROKER_HOOK_SECRET,
       certWarnDays: e.CERT_WARN_DAYS,
+      passwordIterations: e.DEVICE_PASSWORD_ITERATIONS,
     },
   };
+}
+
+function parseTrustProxy(v: string | undefined): boolean | number | string | undefined {
+  if (v === undefined) return undefined;
+  if (/^(true|false)$/i.test(v)) return v.toLowerCase() === 'true';
+  if (/^[0-9]+$/.test(v)) return Number(v);
+  return v;
 }

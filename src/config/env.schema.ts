@@ -94,6 +94,8 @@ export const envSchema = z.object({
   SSE_CLIENT_QUEUE: int(1000, 10, 100000),
 
   HTTP_BODY_LIMIT: z.string().trim().optional().default('256kb'),
+  // Express "trust proxy": true, a hop count, or addresses/CIDRs (loopback, 10.0.0.0/8, …).
+  TRUST_PROXY: optionalString,
   RATE_LIMIT_PER_MIN: int(600, 1, 1000000),
   RATE_LIMIT_COMMANDS_PER_MIN: int(60, 1, 1000000),
   RATE_LIMIT_AUTH_FAILURES_PER_MIN: int(20, 1, 1000000),
@@ -106,6 +108,7 @@ export const envSchema = z.object({
     message: 'must be at least 16 characters',
   }),
   CERT_WARN_DAYS: int(30, 0, 3650),
+  DEVICE_PASSWORD_ITERATIONS: int(10000, 101, 1000000),
 
   DEFAULT_REPORT_S: int(60, 5, 3600),
   DEFAULT_HEARTBEAT_S: int(30, 10, 600),

@@ -1,10 +1,17 @@
+import { Alarm } from '../alarms/alarm.entity';
 import { AuditEntry } from '../audit/audit-entry.entity';
 import { Command } from '../commands/command.entity';
+import { DesiredState } from '../desired-state/desired-state.entity';
+import { DeviceCredential } from '../credentials/device-credential.entity';
 import { ConcentratorLine } from '../devices/entities/concentrator-line.entity';
 import { Concentrator } from '../devices/entities/concentrator.entity';
 import { DeviceEvent } from '../devices/entities/device-event.entity';
 import { Rejection } from '../rejections/rejection.entity';
 import { Setting } from './setting.entity';
+import { ApiToken } from '../tokens/api-token.entity';
+import { Firmware } from '../firmware/firmware.entity';
+import { UpgradeCampaign } from '../upgrades/entities/upgrade-campaign.entity';
+import { UpgradeTarget } from '../upgrades/entities/upgrade-target.entity';
 
 // Append new entities here (one list for the app, the CLI and the tests).
 export const ENTITIES = [
@@ -15,4 +22,11 @@ export const ENTITIES = [
   Setting,
   AuditEntry,
   Command,
+  DesiredState,
+  ApiToken,
+  Alarm,
+  DeviceCredential,
+  Firmware,
+  UpgradeCampaign,
+  UpgradeTarget,
 ];

@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { AppConfig } from '../config/app-config';
 
 export interface CertExpiry {
   variable: string;
@@ -25,4 +26,27 @@ export function certExpiry(variable: string, file: string, nowMs = Date.now()): 
   } catch (err) {
     return { variable, file, error: (err as Error).message };
   }
+}
+
+/** Every certificate file the configuration names (the MQTT client's and the embedded broker's). */
+export function configuredCerts(
+  config: Pick<AppConfig, 'mqtt' | 'security'>,
+  nowMs = Date.now(),
+): CertExpiry[] {
+  const files: [string, string | undefined][] = [
+    ['MQTT_CA_FILE', config.mqtt.caFile],
+    ['MQTT_CERT_FILE', config.mqtt.certFile],
+    ['EMBEDDED_MQTT_TLS_CERT_FILE', config.security.embeddedTlsCertFile],
+  ];
+  return files.filter(([, f]) => f).map(([v, f]) => certExpiry(v, f!, nowMs));
+}
+
+/** Why a certificate needs attention (unreadable, expired, or within `warnDays` of expiry). */
+export function certWarning(c: CertExpiry, warnDays: number): string | undefined {
+  if (c.daysLeft === undefined) return `${c.variable}: cannot read ${c.file}: ${c.error ?? '?'}`;
+  if (c.daysLeft < 0) return `${c.variable}: certificate expired ${-c.daysLeft} days ago`;
+  if (c.daysLeft < warnDays) {
+    return `${c.variable}: certificate expires in ${c.daysLeft} days (warning below ${warnDays})`;
+  }
+  return undefined;
 }

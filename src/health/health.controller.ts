@@ -6,7 +6,7 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { IngestStats } from '../ingestion/ingest-stats';
 import { FromdevMqttServer } from '../mqtt/fromdev-server';
-import { certExpiry } from './cert-expiry';
+import { certWarning, configuredCerts } from './cert-expiry';
 
 @ApiTags('health')
 @Controller('health')
@@ -20,24 +20,27 @@ export class HealthController {
 
   @Get()
   @ApiOperation({ summary: 'Database and broker connection state (no token)' })
-  @ApiResponse({ status: 200, description: 'all parts up' })
+  @ApiResponse({
+    status: 200,
+    description: 'all parts up; status "warning" and `warnings` when a certificate nears expiry',
+  })
   @ApiResponse({ status: 503, description: 'a part is down; `down` names it' })
   async health(@Res() res: Response): Promise<void> {
     const database = await this.checkDatabase();
     const broker = { up: this.mqtt.isConnected };
     const down = [...(database.up ? [] : ['database']), ...(broker.up ? [] : ['broker'])];
-    const m = this.config.mqtt;
-    const tls = (
-      [
-        ['MQTT_CA_FILE', m.caFile],
-        ['MQTT_CERT_FILE', m.certFile],
-      ] as const
-    )
-      .filter(([, f]) => f)
-      .map(([v, f]) => certExpiry(v, f!));
+    // Expiring certificates warn but keep 200: they still work, and an
+    // orchestrator must not restart the service over them.
+    const warnDays = this.config.security.certWarnDays;
+    const tls = configuredCerts(this.config).map((c) => ({
+      ...c,
+      warning: certWarning(c, warnDays),
+    }));
+    const warnings = tls.flatMap((c) => (c.warning ? [c.warning] : []));
     res.status(down.length ? 503 : 200).json({
-      status: down.length ? 'error' : 'ok',
+      status: down.length ? 'error' : warnings.length ? 'warning' : 'ok',
       down,
+      warnings,
       database,
       broker,
       ...(tls.length ? { tls } : {}),

@@ -1,11 +1,18 @@
 import { Global, Module } from '@nestjs/common';
+import { AppMetrics } from './app-metrics.service';
+import { MetricsController } from './metrics.controller';
 import { createRegistry, METRICS_REGISTRY } from './metrics-registry';
 import { SecurityMetrics } from './security-metrics.service';
 
-/** Prometheus metrics; global so any module can inject SecurityMetrics. */
+/** Prometheus metrics at /metrics; global so any module can inject SecurityMetrics. */
 @Global()
 @Module({
-  providers: [{ provide: METRICS_REGISTRY, useFactory: createRegistry }, SecurityMetrics],
+  controllers: [MetricsController],
+  providers: [
+    { provide: METRICS_REGISTRY, useFactory: createRegistry },
+    SecurityMetrics,
+    AppMetrics,
+  ],
   exports: [METRICS_REGISTRY, SecurityMetrics],
 })
 export class MetricsModule {}

@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Counter, Registry } from 'prom-client';
 import { METRIC_PREFIX, METRICS_REGISTRY } from './metrics-registry';
 
-export type ApiAuthFailureReason = 'missing' | 'malformed' | 'invalid' | 'expired' | 'revoked' | 'blocked';
+export type ApiAuthFailureReason =
+  'missing' | 'malformed' | 'invalid' | 'expired' | 'revoked' | 'blocked';
 
 /**
  * Counters for refused access, API and broker side. Other modules call these;
@@ -15,6 +16,7 @@ export class SecurityMetrics {
   private readonly forbiddenCounter: Counter<'min_role'>;
   private readonly rateLimitedCounter: Counter<'limit'>;
   private readonly brokerAuthCounter: Counter<'reason'>;
+  private readonly auditSuppressedCounter: Counter;
 
   constructor(@Inject(METRICS_REGISTRY) registry: Registry) {
     this.apiAuthCounter = new Counter({
@@ -41,6 +43,15 @@ export class SecurityMetrics {
       labelNames: ['reason'],
       registers: [registry],
     });
+    this.auditSuppressedCounter = new Counter({
+      name: `${METRIC_PREFIX}api_denied_audit_suppressed_total`,
+      help: 'Refused command-route calls not written to the audit log (per-client audit budget exhausted)',
+      registers: [registry],
+    });
+  }
+
+  deniedAuditSuppressed(): void {
+    this.auditSuppressedCounter.inc();
   }
 
   apiAuthFailure(reason: ApiAuthFailureReason): void {

@@ -6,6 +6,7 @@ import request from 'supertest';
 import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/bootstrap';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
+import type { EmbeddedBrokerAuth } from '../../src/embedded/broker-auth';
 import { TelemetryWriter } from '../../src/telemetry/telemetry-writer.service';
 import { LatestStore } from '../../src/telemetry/latest-store.service';
 import { DeviceRegistry } from '../../src/devices/device-registry.service';
@@ -71,6 +72,8 @@ export interface BootOptions {
   env?: Record<string, string>;
   db?: TestDatabase;
   root?: string;
+  /** The gate of an embedded broker this test started, for the app to install device checks into. */
+  brokerAuth?: EmbeddedBrokerAuth;
 }
 
 /** Boots the real app (real PostgreSQL, real broker) the way main does. */
@@ -87,10 +90,14 @@ export async function bootTestApp(opts: BootOptions = {}): Promise<TestApp> {
     INGEST_FLUSH_MS: '50',
     LATEST_FLUSH_MS: '100',
     DATA_DIR: '/tmp/bcb-e2e-data',
+    // Tests poll the API far faster than a dashboard; test/access.e2e-spec.ts sets low limits.
+    RATE_LIMIT_PER_MIN: '1000000',
+    RATE_LIMIT_COMMANDS_PER_MIN: '1000000',
+    RATE_LIMIT_AUTH_FAILURES_PER_MIN: '1000000',
     ...opts.env,
   });
   const moduleRef = await Test.createTestingModule({
-    imports: [AppModule.register(config)],
+    imports: [AppModule.register(config, { brokerAuth: opts.brokerAuth })],
   }).compile();
   const app = moduleRef.createNestApplication({ bodyParser: false, logger: ['error', 'warn'] });
   await configureApp(app);

@@ -1,6 +1,10 @@
 import { InitialSchema1732240000000 } from './1732240000000-initial-schema';
 import { AuditLog1732240100000 } from './1732240100000-audit-log';
 import { Commands1732240200000 } from './1732240200000-commands';
+import { Alarms1732240300000 } from './1732240300000-alarms';
+import { FirmwareUpgrades1732240400000 } from './1732240400000-firmware-upgrades';
+import { ApiTokens1732240500000 } from './1732240500000-api-tokens';
+import { DeviceCredentials1732240600000 } from './1732240600000-device-credentials';
 
 // Listed explicitly (not globbed) so the same list works from ts-jest, ts-node and dist.
 // Append new migrations at the end, in timestamp order.
@@ -8,4 +12,8 @@ export const MIGRATIONS = [
   InitialSchema1732240000000,
   AuditLog1732240100000,
   Commands1732240200000,
+  Alarms1732240300000,
+  FirmwareUpgrades1732240400000,
+  ApiTokens1732240500000,
+  DeviceCredentials1732240600000,
 ];

@@ -1,0 +1,62 @@
+import { Body, Controller, Delete, Get, HttpCode, Ip, Param, Post, Query } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiForbiddenResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { MinRole } from '../auth/roles';
+import type { Actor } from '../auth/roles';
+import { CurrentActor } from '../common/actor.decorator';
+import { CreateTokenDto, ListTokensQuery, TokenCreatedView, TokenPage } from './dto/token.dto';
+import { TokensService } from './tokens.service';
+
+@ApiTags('tokens')
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ description: 'missing or invalid token' })
+@ApiForbiddenResponse({ description: 'role too low' })
+@Controller('api/v1/tokens')
+export class TokensController {
+  constructor(private readonly service: TokensService) {}
+
+  @Post()
+  @MinRole('admin')
+  @ApiOperation({ summary: 'Issue an API token; the secret is in this response only' })
+  @ApiCreatedResponse({ type: TokenCreatedView })
+  create(
+    @Body() dto: CreateTokenDto,
+    @CurrentActor() actor: Actor,
+    @Ip() ip: string,
+  ): Promise<TokenCreatedView> {
+    return this.service.create(dto, actor, ip);
+  }
+
+  @Get()
+  @MinRole('admin')
+  @ApiOperation({
+    summary: 'API tokens, newest first (no secrets): role, expiry, last use, revocation',
+  })
+  @ApiOkResponse({ type: TokenPage })
+  list(@Query() q: ListTokensQuery): Promise<TokenPage> {
+    return this.service.list(q);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @MinRole('admin')
+  @ApiOperation({ summary: 'Revoke a token: refused (401) from the next request on' })
+  @ApiNoContentResponse()
+  @ApiNotFoundResponse({ description: 'unknown token id' })
+  async revoke(
+    @Param('id') id: string,
+    @CurrentActor() actor: Actor,
+    @Ip() ip: string,
+  ): Promise<void> {
+    await this.service.revoke(id, actor, ip);
+  }
+}
