@@ -39,7 +39,11 @@ export function toView(c: Concentrator): ConcentratorView {
     io: c.io,
     clockSkew: c.clockSkew,
     clockSkewAt: c.clockSkewAt?.toISOString() ?? null,
-    sync: { config: c.configSync, schedules: c.schedulesSync ?? null, params: c.paramsSync ?? null },
+    sync: {
+      config: c.configSync,
+      schedules: c.schedulesSync ?? null,
+      params: c.paramsSync ?? null,
+    },
     firstSeenAt: c.firstSeenAt.toISOString(),
     adoptedAt: c.adoptedAt?.toISOString() ?? null,
   };
