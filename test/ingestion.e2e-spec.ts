@@ -312,10 +312,15 @@ describe('ingestion (real broker, real PostgreSQL)', () => {
       10000,
       'offline',
     );
-    const events = await t.query<{ kind: string }>(
-      `SELECT kind FROM device_events WHERE sn = $1 AND kind IN ('online','offline') ORDER BY id`,
-      [sn],
-    );
-    expect(events.map((e) => e.kind)).toEqual(['online', 'offline']);
+    const kinds = async () =>
+      (
+        await t.query<{ kind: string }>(
+          `SELECT kind FROM device_events WHERE sn = $1 AND kind IN ('online','offline') ORDER BY id`,
+          [sn],
+        )
+      ).map((e) => e.kind);
+    // The event row follows the state change by a moment.
+    await waitFor(async () => (await kinds()).length === 2, 5000, 'offline event');
+    expect(await kinds()).toEqual(['online', 'offline']);
   });
 });

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { DeviceEventsService } from '../devices/device-events.service';
 import { DeviceRegistry } from '../devices/device-registry.service';
@@ -7,6 +7,7 @@ import { decodeDeviceMessage } from '../protocol/decode';
 import { DeviceMessage, DeviceMessageType } from '../protocol/device-messages';
 import { parseFromdevTopic } from '../protocol/topics';
 import { RejectionsService } from '../rejections/rejections.service';
+import { FromdevMqttServer } from '../mqtt/fromdev-server';
 import { FromdevPacket } from '../mqtt/raw-fromdev.deserializer';
 import { DeviceMessageContext, DeviceMessageHandler } from './device-message-context';
 import { IngestStats } from './ingest-stats';
@@ -28,9 +29,11 @@ const MANAGED_ONLY: ReadonlySet<DeviceMessageType> = new Set([
  * and recorded; nothing here throws back into the transport.
  */
 @Injectable()
-export class IngestionService {
+export class IngestionService implements OnModuleDestroy {
   private readonly log = new Logger('Ingestion');
   private readonly handlers = new Map<DeviceMessageType, DeviceMessageHandler[]>();
+  private inflight = 0;
+  private idleWaiters: (() => void)[] = [];
 
   constructor(
     private readonly stats: IngestStats,
@@ -38,7 +41,27 @@ export class IngestionService {
     private readonly rejections: RejectionsService,
     private readonly events: DeviceEventsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly ingress: FromdevMqttServer,
   ) {}
+
+  /**
+   * Shutdown starts here: stop taking device messages, then let the ones in
+   * progress finish. Nest closes microservices only after the destroy hooks,
+   * so without this a message could meet a half-closed database.
+   */
+  async onModuleDestroy(): Promise<void> {
+    await this.ingress.stop();
+    if (this.inflight > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
+  }
+
+  async ingest(packet: FromdevPacket): Promise<void> {
+    this.inflight++;
+    try {
+      await this.process(packet);
+    } finally {
+      if (--this.inflight === 0) this.idleWaiters.splice(0).forEach((w) => w());
+    }
+  }
 
   on<T extends DeviceMessageType>(
     type: T,
@@ -49,7 +72,7 @@ export class IngestionService {
     this.handlers.set(type, list);
   }
 
-  async ingest(packet: FromdevPacket): Promise<void> {
+  private async process(packet: FromdevPacket): Promise<void> {
     this.stats.received++;
     const { topic, payload, receivedAtMs } = packet;
     const t = parseFromdevTopic(this.config.mqtt.topicRoot, topic);

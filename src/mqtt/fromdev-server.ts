@@ -87,6 +87,18 @@ export class FromdevMqttServer extends ServerMqtt {
     return this.messageHandlers.get(pattern) ?? null;
   }
 
+  /** Ends the connection and waits for it, so no handler starts after this. */
+  async stop(): Promise<void> {
+    const client = this.mqttClient;
+    if (!client) return;
+    this.mqttClient = null as unknown as MqttClient;
+    await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+  }
+
+  override close(): void {
+    void this.stop();
+  }
+
   /** The live client (publishing to `todev` shares the backend's one connection). */
   get client(): MqttClient | undefined {
     return this.mqttClient ?? undefined;
