@@ -237,7 +237,11 @@ function report(o: ReturnType<typeof parse>, r: LoadResult, m: Measured): void {
   const storeS = (Math.max(m.lastBenchFlush, r.endedAt) - r.startedAt) / 1000;
   const offered = r.telemetry * o.lines;
   const rejectedMsgs = Object.values(m.rejected).reduce((s, v) => s + v, 0);
-  const unaccounted = offered - m.dbRows - m.dropped - rejectedMsgs * o.lines - m.duplicates;
+  // Messages the broker never delivered (mosquitto drops QoS 0 traffic for a
+  // subscriber that falls behind); all but the boot config_requests are telemetry.
+  const notDelivered = Math.max(0, r.allMessages - m.received);
+  const unaccounted =
+    offered - m.dbRows - m.dropped - rejectedMsgs * o.lines - m.duplicates - notDelivered * o.lines;
   const rate = m.dbRows / storeS;
   const lat = m.latency.summary();
   const lines = [
@@ -251,11 +255,12 @@ function report(o: ReturnType<typeof parse>, r: LoadResult, m: Measured): void {
       ` (first publish -> last flush, ${fmt(storeS, 1)} s)`,
     `flushed      ${fmt(m.flushedInserted)} rows inserted of ${fmt(m.flushedRows)} submitted, all serials` +
       ` = ${fmt(m.flushedInserted / storeS)} rows/s`,
+    `not received ${fmt(notDelivered)} msgs sent by devices but never delivered by the broker`,
     `dropped      ${fmt(m.dropped)} rows (IngestStats.dropped: buffer full or batch given up)`,
     `rejected     ${fmt(rejectedMsgs)} msgs ${JSON.stringify(m.rejected)}`,
     `duplicates   ${fmt(m.duplicates)} rows (same sn/line/ts, skipped by the insert)`,
     `unaccounted  ${fmt(unaccounted)} rows = published*${o.lines} - DB rows - dropped rows` +
-      ` - rejected msgs*${o.lines} - duplicate rows`,
+      ` - rejected msgs*${o.lines} - duplicate rows - not received*${o.lines}`,
     `latency      publish->stored p50 ${fmt(lat.p50, 1)} ms, p99 ${fmt(lat.p99, 1)} ms,` +
       ` max ${fmt(lat.max, 1)} ms (${fmt(lat.count)} msgs matched, ${fmt(m.latency.unmatched)} never stored)`,
     `peak RSS     ${fmt(m.peakRss / 2 ** 20)} MiB (service + simulator threads; PostgreSQL excluded)`,
