@@ -216,6 +216,8 @@ describe('ingestion (real broker, real PostgreSQL)', () => {
       .post(`/api/v1/concentrators/${d.sn}/adopt`)
       .send({ name: 'Plant room', site: 'north' })
       .expect(200);
+    // Adopted while online: it gets its config at once, not at its next reconnect.
+    await d.waitFor((m) => m?.type === 'config');
     await d.publishTelemetry();
     await waitFor(
       async () => (await rowsOf(d.sn)).length === 4,

@@ -14,6 +14,7 @@ import { Command } from '../commands/command.entity';
 import { CommandsService, OutgoingMessage } from '../commands/commands.service';
 import { ConcentratorsService } from '../devices/concentrators.service';
 import { DeviceRegistry } from '../devices/device-registry.service';
+import { DeviceEventsService } from '../devices/device-events.service';
 import { Concentrator, SyncState } from '../devices/entities/concentrator.entity';
 import { IngestionService } from '../ingestion/ingestion.service';
 import {
@@ -69,6 +70,7 @@ export class DesiredStateService implements OnModuleInit {
     private readonly concentrators: ConcentratorsService,
     private readonly commands: CommandsService,
     private readonly audit: AuditService,
+    private readonly deviceEvents: DeviceEventsService,
     @InjectRepository(Concentrator) private readonly concentratorRepo: Repository<Concentrator>,
     @InjectRepository(DesiredState) private readonly repo: Repository<DesiredState>,
   ) {}
@@ -85,6 +87,15 @@ export class DesiredStateService implements OnModuleInit {
       this.storeReport(dev.sn, 'params', msg.lines, at, msg.id),
     );
     this.commands.onSettled((cmd) => void this.onSettled(cmd));
+    // A concentrator adopted while online has been waiting for its config since
+    // its config_request: give it now rather than at its next reconnect.
+    this.deviceEvents.onEvent((e) => {
+      if (e.kind === 'adopted' && this.registry.get(e.sn)?.online) {
+        void this.pushAll(e.sn).catch((err: Error) =>
+          this.log.warn(`push after adoption of ${e.sn} failed: ${err.message}`),
+        );
+      }
+    });
   }
 
   // ---- reads ----------------------------------------------------------------
