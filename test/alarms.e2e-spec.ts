@@ -1,4 +1,3 @@
-import { SimulatedConcentrator } from '../tools/simulator/concentrator';
 import { bootTestApp, newSerial, TestApp, waitFor } from './support/test-app';
 
 interface AlarmBody {
@@ -23,27 +22,10 @@ interface AlarmBody {
 
 describe('alarms and device events (real broker, real PostgreSQL)', () => {
   let t: TestApp;
-  const devices: SimulatedConcentrator[] = [];
   const iso = (s: number) => new Date(s * 1000).toISOString();
 
   const managedDevice = async (lines = 4) => {
-    const sn = newSerial();
-    expect(
-      (
-        await t
-          .api()
-          .post('/api/v1/concentrators')
-          .send({ sn, name: `dev ${sn}` })
-      ).status,
-    ).toBe(201);
-    const d = new SimulatedConcentrator({
-      brokerUrl: t.mqttUrl,
-      sn,
-      topicRoot: t.root,
-      intervalMs: 0,
-      lines,
-    });
-    devices.push(d);
+    const d = t.simulator({ sn: await t.register(), lines });
     await d.start();
     return d;
   };
@@ -61,7 +43,6 @@ describe('alarms and device events (real broker, real PostgreSQL)', () => {
     t = await bootTestApp({ env: { RATE_LIMIT_PER_MIN: '100000' } });
   });
   afterAll(async () => {
-    for (const d of devices) await d.stop().catch(() => undefined);
     await t.close();
   });
 

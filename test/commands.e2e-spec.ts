@@ -12,31 +12,11 @@ const ID_RE = /^c-[A-Za-z0-9_-]{22}$/;
 describe('commands (real broker, real PostgreSQL, simulator as the device)', () => {
   let t: TestApp;
   let probe: MqttProbe;
-  const devices: SimulatedConcentrator[] = [];
 
-  const register = async (sn: string, app: TestApp = t) =>
-    expect(
-      (
-        await app
-          .api()
-          .post('/api/v1/concentrators')
-          .send({ sn, name: `dev ${sn}` })
-      ).status,
-    ).toBe(201);
   /** A registered, connected simulator whose config push has been answered. */
   const online = async (opts: SimOptions = {}, app: TestApp = t) => {
-    const sn = opts.sn ?? newSerial();
-    await register(sn, app);
-    const d = new SimulatedConcentrator({
-      // The app's own broker (the broker-down case boots a second one).
-      brokerUrl: app.config.mqtt.url!,
-      sn,
-      topicRoot: app.root,
-      intervalMs: 0,
-      lines: 4,
-      ...opts,
-    });
-    devices.push(d);
+    const sn = await app.register(opts.sn ?? newSerial());
+    const d = app.simulator({ lines: 4, ...opts, sn });
     await d.start();
     await waitFor(
       async () => (await app.api().get(`/api/v1/concentrators/${sn}`)).body.online === true,
@@ -64,7 +44,6 @@ describe('commands (real broker, real PostgreSQL, simulator as the device)', () 
     await probe.subscribe(`${t.root}/+/todev`);
   });
   afterAll(async () => {
-    for (const d of devices) await d.stop().catch(() => undefined);
     await probe.close();
     await t.close();
   });
@@ -272,13 +251,7 @@ describe('commands (real broker, real PostgreSQL, simulator as the device)', () 
       .post(`/api/v1/concentrators/${unknown}/switch`)
       .send({ lines: [1], on: true })
       .expect(404);
-    const pending = new SimulatedConcentrator({
-      brokerUrl: t.mqttUrl,
-      sn: newSerial(),
-      topicRoot: t.root,
-      intervalMs: 0,
-    });
-    devices.push(pending);
+    const pending = t.simulator();
     await pending.start();
     await waitFor(
       async () => (await t.api().get(`/api/v1/concentrators/${pending.sn}`)).status === 200,
@@ -412,7 +385,7 @@ describe('commands (real broker, real PostgreSQL, simulator as the device)', () 
     const a = await online();
     const b = await online({ lines: 2 });
     const off = newSerial();
-    await register(off);
+    await t.register(off);
     const unknown = newSerial();
     const r = await t
       .api()

@@ -21,29 +21,9 @@ const PARAMS = {
 describe('desired state: config, schedules, params (real broker, real PostgreSQL)', () => {
   let t: TestApp;
   let probe: MqttProbe;
-  const devices: SimulatedConcentrator[] = [];
 
-  const register = async (sn: string) =>
-    expect(
-      (
-        await t
-          .api()
-          .post('/api/v1/concentrators')
-          .send({ sn, name: `dev ${sn}` })
-      ).status,
-    ).toBe(201);
-  const device = (sn: string, opts: SimOptions = {}) => {
-    const d = new SimulatedConcentrator({
-      brokerUrl: t.mqttUrl,
-      sn,
-      topicRoot: t.root,
-      intervalMs: 0,
-      lines: 4,
-      ...opts,
-    });
-    devices.push(d);
-    return d;
-  };
+  const register = (sn: string) => t.register(sn);
+  const device = (sn: string, opts: SimOptions = {}) => t.simulator({ sn, lines: 4, ...opts });
   const isOnline = async (sn: string) =>
     (await t.api().get(`/api/v1/concentrators/${sn}`)).body.online === true;
   /** Registered, connected, and its config push settled. */
@@ -77,7 +57,6 @@ describe('desired state: config, schedules, params (real broker, real PostgreSQL
     await probe.subscribe(`${t.root}/+/todev`);
   });
   afterAll(async () => {
-    for (const d of devices) await d.stop().catch(() => undefined);
     await probe.close();
     await t.close();
   });

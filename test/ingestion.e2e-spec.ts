@@ -5,20 +5,11 @@ import { bootTestApp, newSerial, TestApp, waitFor } from './support/test-app';
 describe('ingestion (real broker, real PostgreSQL)', () => {
   let t: TestApp;
   let probe: MqttProbe;
-  const devices: SimulatedConcentrator[] = [];
-
   const device = async (
     sn = newSerial(),
     opts: Partial<ConstructorParameters<typeof SimulatedConcentrator>[0]> = {},
   ) => {
-    const d = new SimulatedConcentrator({
-      brokerUrl: t.mqttUrl,
-      sn,
-      topicRoot: t.root,
-      intervalMs: 0,
-      ...opts,
-    });
-    devices.push(d);
+    const d = t.simulator({ sn, ...opts });
     await d.start();
     return d;
   };
@@ -28,15 +19,7 @@ describe('ingestion (real broker, real PostgreSQL)', () => {
       'SELECT line, ts, voltage_v FROM telemetry WHERE sn = $1 ORDER BY ts, line',
       [sn],
     );
-  const register = async (sn: string) =>
-    expect(
-      (
-        await t
-          .api()
-          .post('/api/v1/concentrators')
-          .send({ sn, name: `dev ${sn}` })
-      ).status,
-    ).toBe(201);
+  const register = (sn: string) => t.register(sn);
 
   beforeAll(async () => {
     t = await bootTestApp();
@@ -44,7 +27,6 @@ describe('ingestion (real broker, real PostgreSQL)', () => {
     await probe.subscribe(`${t.root}/+/todev`);
   });
   afterAll(async () => {
-    for (const d of devices) await d.stop().catch(() => undefined);
     await probe.close();
     await t.close();
   });

@@ -1,6 +1,5 @@
 import { setImmediate as tick } from 'node:timers/promises';
 import { LiveEvents } from '../src/events/live-events.service';
-import { SimulatedConcentrator } from '../tools/simulator/concentrator';
 import { SseEvent, SseReader } from './support/sse-reader';
 import { ADMIN_TOKEN, bootTestApp, newSerial, TestApp, waitFor } from './support/test-app';
 
@@ -9,7 +8,6 @@ const data = (e: SseEvent) => e.data as Data;
 
 describe('live stream: Server-Sent Events over real HTTP', () => {
   let t: TestApp;
-  const devices: SimulatedConcentrator[] = [];
   const readers: SseReader[] = [];
 
   const open = async (query = '', token: string | null = ADMIN_TOKEN) => {
@@ -17,26 +15,9 @@ describe('live stream: Server-Sent Events over real HTTP', () => {
     readers.push(r);
     return r;
   };
-  const register = async (sn = newSerial()) => {
-    expect(
-      (
-        await t
-          .api()
-          .post('/api/v1/concentrators')
-          .send({ sn, name: `dev ${sn}` })
-      ).status,
-    ).toBe(201);
-    return sn;
-  };
+  const register = (sn = newSerial()) => t.register(sn);
   const device = async (sn: string, lines = 2) => {
-    const d = new SimulatedConcentrator({
-      brokerUrl: t.mqttUrl,
-      sn,
-      topicRoot: t.root,
-      intervalMs: 0,
-      lines,
-    });
-    devices.push(d);
+    const d = t.simulator({ sn, lines });
     await d.start();
     return d;
   };
@@ -51,7 +32,6 @@ describe('live stream: Server-Sent Events over real HTTP', () => {
     for (const r of readers.splice(0)) r.close();
   });
   afterAll(async () => {
-    for (const d of devices) await d.stop().catch(() => undefined);
     await t.close();
   });
 

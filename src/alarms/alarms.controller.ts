@@ -1,3 +1,4 @@
+import { ApiV1 } from '../common/api-v1.decorator';
 import {
   Body,
   Controller,
@@ -11,14 +12,10 @@ import {
 } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
-  ApiBearerAuth,
   ApiBody,
-  ApiForbiddenResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { AuditService } from '../audit/audit.service';
@@ -28,10 +25,7 @@ import { AlarmIdPipe } from './alarm-id.pipe';
 import { AlarmsService, toAlarmView } from './alarms.service';
 import { AckAlarmDto, AlarmPage, AlarmView, ListAlarmsQuery } from './dto/alarm.dto';
 
-@ApiTags('events')
-@ApiBearerAuth()
-@ApiUnauthorizedResponse({ description: 'missing or invalid token' })
-@ApiForbiddenResponse({ description: 'role too low' })
+@ApiV1('events')
 @Controller('api/v1/alarms')
 export class AlarmsController {
   constructor(

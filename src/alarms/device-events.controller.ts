@@ -1,13 +1,10 @@
 import { Controller, Get, NotFoundException, Param, Query } from '@nestjs/common';
+import { ApiV1 } from '../common/api-v1.decorator';
 import {
   ApiBadRequestResponse,
-  ApiBearerAuth,
-  ApiForbiddenResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { InjectRepository } from '@nestjs/typeorm';
 import { FindOptionsWhere, In, Repository } from 'typeorm';
@@ -17,10 +14,7 @@ import { DeviceRegistry } from '../devices/device-registry.service';
 import { DeviceEvent, DeviceEventKind } from '../devices/entities/device-event.entity';
 import { DeviceEventPage, ListDeviceEventsQuery } from './dto/device-event.dto';
 
-@ApiTags('events')
-@ApiBearerAuth()
-@ApiUnauthorizedResponse({ description: 'missing or invalid token' })
-@ApiForbiddenResponse({ description: 'role too low' })
+@ApiV1('events')
 @Controller('api/v1/concentrators')
 export class DeviceEventsController {
   constructor(

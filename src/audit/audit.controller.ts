@@ -1,22 +1,13 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiForbiddenResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+import { ApiV1 } from '../common/api-v1.decorator';
+import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { InjectRepository } from '@nestjs/typeorm';
 import { FindOptionsWhere, Repository } from 'typeorm';
 import { MinRole } from '../auth/roles';
 import { AuditEntry } from './audit-entry.entity';
 import { AuditPage, ListAuditQuery } from './dto/audit.dto';
 
-@ApiTags('events')
-@ApiBearerAuth()
-@ApiUnauthorizedResponse({ description: 'missing or invalid token' })
-@ApiForbiddenResponse({ description: 'role too low' })
+@ApiV1('events')
 @Controller('api/v1/audit')
 export class AuditController {
   constructor(@InjectRepository(AuditEntry) private readonly repo: Repository<AuditEntry>) {}

@@ -1,22 +1,12 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiForbiddenResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiProduces,
-  ApiTags,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+import { ApiV1 } from '../common/api-v1.decorator';
+import { ApiOkResponse, ApiOperation, ApiProduces } from '@nestjs/swagger';
 import { MinRole } from '../auth/roles';
 import { MosquittoExportService } from './mosquitto-export.service';
 
 const TEXT = 'text/plain; charset=utf-8';
 
-@ApiTags('broker')
-@ApiBearerAuth()
-@ApiUnauthorizedResponse({ description: 'missing or invalid token' })
-@ApiForbiddenResponse({ description: 'role too low' })
+@ApiV1('broker')
 @Controller('api/v1/broker/mosquitto')
 export class MosquittoExportController {
   constructor(private readonly files: MosquittoExportService) {}

@@ -1,3 +1,4 @@
+import { ApiV1 } from '../common/api-v1.decorator';
 import {
   Body,
   Controller,
@@ -12,13 +13,9 @@ import {
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
-  ApiBearerAuth,
-  ApiForbiddenResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { Actor, MinRole } from '../auth/roles';
 import { CurrentActor } from '../common/actor.decorator';
@@ -29,10 +26,7 @@ import { CommandPage, CommandView, ListCommandsQuery, WaitQuery } from './dto/co
 import { BulkSwitchDto, BulkSwitchView } from './dto/switch.dto';
 import { SwitchService } from './switch.service';
 
-@ApiTags('commands')
-@ApiBearerAuth()
-@ApiUnauthorizedResponse({ description: 'missing or invalid token' })
-@ApiForbiddenResponse({ description: 'role too low' })
+@ApiV1('commands')
 @UseInterceptors(AuditRefusalsInterceptor)
 @Controller('api/v1/commands')
 export class CommandsController {

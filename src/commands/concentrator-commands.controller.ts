@@ -1,3 +1,4 @@
+import { ApiV1 } from '../common/api-v1.decorator';
 import {
   BadRequestException,
   Body,
@@ -13,16 +14,12 @@ import {
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
-  ApiBearerAuth,
   ApiConflictResponse,
-  ApiForbiddenResponse,
   ApiHeader,
   ApiNotFoundResponse,
   ApiOperation,
   ApiServiceUnavailableResponse,
-  ApiTags,
   ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
@@ -38,10 +35,7 @@ import { SwitchService } from './switch.service';
 
 const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,128}$/;
 
-@ApiTags('commands')
-@ApiBearerAuth()
-@ApiUnauthorizedResponse({ description: 'missing or invalid token' })
-@ApiForbiddenResponse({ description: 'role too low' })
+@ApiV1('commands')
 @ApiNotFoundResponse({ description: 'unknown concentrator' })
 @ApiConflictResponse({ description: '`device_offline`, or the concentrator is pending' })
 @ApiServiceUnavailableResponse({

@@ -1,23 +1,13 @@
 import { Controller, Param, Post } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiCreatedResponse,
-  ApiForbiddenResponse,
-  ApiNotFoundResponse,
-  ApiOperation,
-  ApiTags,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+import { ApiV1 } from '../common/api-v1.decorator';
+import { ApiCreatedResponse, ApiNotFoundResponse, ApiOperation } from '@nestjs/swagger';
 import { Actor, MinRole } from '../auth/roles';
 import { CurrentActor } from '../common/actor.decorator';
 import { SerialPipe } from '../common/serial.pipe';
 import { CredentialsService } from './credentials.service';
 import { CredentialsView } from './dto/credentials.dto';
 
-@ApiTags('concentrators')
-@ApiBearerAuth()
-@ApiUnauthorizedResponse({ description: 'missing or invalid token' })
-@ApiForbiddenResponse({ description: 'role too low' })
+@ApiV1('concentrators')
 @Controller('api/v1/concentrators')
 export class CredentialsController {
   constructor(private readonly credentials: CredentialsService) {}

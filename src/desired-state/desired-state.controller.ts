@@ -1,14 +1,11 @@
 import { Body, Controller, Get, Ip, Param, Put, UseInterceptors } from '@nestjs/common';
+import { ApiV1 } from '../common/api-v1.decorator';
 import {
   ApiBadRequestResponse,
-  ApiBearerAuth,
   ApiConflictResponse,
-  ApiForbiddenResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { Actor, MinRole } from '../auth/roles';
 import { AuditAction, AuditRefusalsInterceptor } from '../commands/audit-refusals.interceptor';
@@ -28,10 +25,7 @@ const PUT_DESCRIPTION =
   'Validated, stored, and pushed at once when the concentrator is online (else on its next config_request). ' +
   '`sync` stays pending until the device acks the command that carried the value.';
 
-@ApiTags('desired state')
-@ApiBearerAuth()
-@ApiUnauthorizedResponse({ description: 'missing or invalid token' })
-@ApiForbiddenResponse({ description: 'role too low' })
+@ApiV1('desired state')
 @ApiNotFoundResponse({ description: 'unknown concentrator' })
 @UseInterceptors(AuditRefusalsInterceptor)
 @Controller('api/v1/concentrators/:sn')

@@ -1,15 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { ApiV1 } from '../common/api-v1.decorator';
 import {
-  ApiBearerAuth,
   ApiConflictResponse,
   ApiCreatedResponse,
-  ApiForbiddenResponse,
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { Actor, MinRole } from '../auth/roles';
 import { CurrentActor } from '../common/actor.decorator';
@@ -30,10 +27,7 @@ import {
   UpdateConcentratorDto,
 } from './dto/concentrator.dto';
 
-@ApiTags('concentrators')
-@ApiBearerAuth()
-@ApiUnauthorizedResponse({ description: 'missing or invalid token' })
-@ApiForbiddenResponse({ description: 'role too low' })
+@ApiV1('concentrators')
 @Controller('api/v1/concentrators')
 export class ConcentratorsController {
   constructor(

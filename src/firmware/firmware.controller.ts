@@ -1,3 +1,4 @@
+import { ApiV1 } from '../common/api-v1.decorator';
 import {
   BadRequestException,
   Body,
@@ -16,19 +17,15 @@ import {
 } from '@nestjs/common';
 import { FileInterceptor } from '@nestjs/platform-express';
 import {
-  ApiBearerAuth,
   ApiBody,
   ApiConflictResponse,
   ApiConsumes,
   ApiCreatedResponse,
-  ApiForbiddenResponse,
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiPayloadTooLargeResponse,
-  ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Actor, MinRole } from '../auth/roles';
@@ -44,10 +41,7 @@ import { IncomingImage } from './firmware-blob-store';
 import { FirmwareService } from './firmware.service';
 import { UploadGuardInterceptor } from './upload-guard.interceptor';
 
-@ApiTags('firmware')
-@ApiBearerAuth()
-@ApiUnauthorizedResponse({ description: 'missing or invalid token' })
-@ApiForbiddenResponse({ description: 'role too low' })
+@ApiV1('firmware')
 @Controller('api/v1/firmware')
 export class FirmwareController {
   constructor(private readonly service: FirmwareService) {}

@@ -1,12 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiForbiddenResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+import { ApiV1 } from '../common/api-v1.decorator';
+import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { InjectRepository } from '@nestjs/typeorm';
 import { FindOptionsWhere, Repository } from 'typeorm';
 import { MinRole } from '../auth/roles';
@@ -14,10 +8,7 @@ import { IngestStats } from '../ingestion/ingest-stats';
 import { ListRejectionsQuery, RejectionPage } from './dto/rejections.dto';
 import { Rejection } from './rejection.entity';
 
-@ApiTags('events')
-@ApiBearerAuth()
-@ApiUnauthorizedResponse({ description: 'missing or invalid token' })
-@ApiForbiddenResponse({ description: 'role too low' })
+@ApiV1('events')
 @Controller('api/v1/rejections')
 export class RejectionsController {
   constructor(

@@ -1,23 +1,12 @@
 import { Controller, Get, Query, Req, Res } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiBearerAuth,
-  ApiForbiddenResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiProduces,
-  ApiTags,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+import { ApiV1 } from '../common/api-v1.decorator';
+import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiProduces } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { MinRole } from '../auth/roles';
 import { StreamQuery, StreamStatsView } from './dto/stream.dto';
 import { StreamHub } from './stream-hub.service';
 
-@ApiTags('events')
-@ApiBearerAuth()
-@ApiUnauthorizedResponse({ description: 'missing or invalid token' })
-@ApiForbiddenResponse({ description: 'role too low' })
+@ApiV1('events')
 @Controller('api/v1/stream')
 export class StreamController {
   constructor(private readonly hub: StreamHub) {}

@@ -1,13 +1,6 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiForbiddenResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+import { ApiV1 } from '../common/api-v1.decorator';
+import { ApiNotFoundResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { MinRole } from '../auth/roles';
 import { SerialPipe } from '../common/serial.pipe';
 import {
@@ -19,10 +12,7 @@ import {
 } from './dto/telemetry.dto';
 import { TelemetryQueryService } from './telemetry-query.service';
 
-@ApiTags('telemetry')
-@ApiBearerAuth()
-@ApiUnauthorizedResponse({ description: 'missing or invalid token' })
-@ApiForbiddenResponse({ description: 'role too low' })
+@ApiV1('telemetry')
 @MinRole('viewer')
 @Controller('api/v1')
 export class TelemetryController {

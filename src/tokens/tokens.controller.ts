@@ -1,14 +1,11 @@
 import { Body, Controller, Delete, Get, HttpCode, Ip, Param, Post, Query } from '@nestjs/common';
+import { ApiV1 } from '../common/api-v1.decorator';
 import {
-  ApiBearerAuth,
   ApiCreatedResponse,
-  ApiForbiddenResponse,
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { MinRole } from '../auth/roles';
 import type { Actor } from '../auth/roles';
@@ -16,10 +13,7 @@ import { CurrentActor } from '../common/actor.decorator';
 import { CreateTokenDto, ListTokensQuery, TokenCreatedView, TokenPage } from './dto/token.dto';
 import { TokensService } from './tokens.service';
 
-@ApiTags('tokens')
-@ApiBearerAuth()
-@ApiUnauthorizedResponse({ description: 'missing or invalid token' })
-@ApiForbiddenResponse({ description: 'role too low' })
+@ApiV1('tokens')
 @Controller('api/v1/tokens')
 export class TokensController {
   constructor(private readonly service: TokensService) {}

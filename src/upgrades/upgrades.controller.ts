@@ -1,15 +1,12 @@
 import { Body, Controller, Get, Param, ParseUUIDPipe, Post, Query, Req } from '@nestjs/common';
+import { ApiV1 } from '../common/api-v1.decorator';
 import {
   ApiBadRequestResponse,
-  ApiBearerAuth,
   ApiConflictResponse,
   ApiCreatedResponse,
-  ApiForbiddenResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { Actor, MinRole } from '../auth/roles';
@@ -22,10 +19,7 @@ import {
 } from './dto/upgrade.dto';
 import { UpgradesService } from './upgrades.service';
 
-@ApiTags('firmware')
-@ApiBearerAuth()
-@ApiUnauthorizedResponse({ description: 'missing or invalid token' })
-@ApiForbiddenResponse({ description: 'role too low' })
+@ApiV1('firmware')
 @Controller('api/v1/upgrades')
 export class UpgradesController {
   constructor(private readonly service: UpgradesService) {}

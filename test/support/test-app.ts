@@ -3,6 +3,7 @@ import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Client } from 'pg';
 import request from 'supertest';
+import { ConcentratorOptions, SimulatedConcentrator } from '../../tools/simulator/concentrator';
 import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/bootstrap';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
@@ -57,6 +58,10 @@ export interface TestApp {
   /** Writes buffered telemetry, latest state, last-seen and rejections now. */
   flush(): Promise<void>;
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Registers a managed concentrator through the API (expects 201); returns its serial. */
+  register(sn?: string, extra?: Record<string, unknown>): Promise<string>;
+  /** A simulated concentrator on this app's broker and topic root (not started; stopped on close). */
+  simulator(opts?: Partial<ConcentratorOptions>): SimulatedConcentrator;
   close(): Promise<void>;
 }
 
@@ -111,6 +116,7 @@ export async function bootTestApp(opts: BootOptions = {}): Promise<TestApp> {
 
   const pg = new Client({ connectionString: db.url });
   await pg.connect();
+  const simulators: SimulatedConcentrator[] = [];
   const auth = (t: request.Test) => t.set('Authorization', `Bearer ${ADMIN_TOKEN}`);
   return {
     app,
@@ -135,7 +141,30 @@ export async function bootTestApp(opts: BootOptions = {}): Promise<TestApp> {
     async query<T>(sql: string, params?: unknown[]) {
       return (await pg.query(sql, params)).rows as T[];
     },
+    async register(sn = newSerial(), extra = {}) {
+      const res = await auth(request(server).post('/api/v1/concentrators')).send({
+        sn,
+        name: `dev ${sn}`,
+        ...extra,
+      });
+      if (res.status !== 201)
+        throw new Error(`register ${sn}: ${res.status} ${JSON.stringify(res.body)}`);
+      return sn;
+    },
+    simulator(o = {}) {
+      const d = new SimulatedConcentrator({
+        // The app's own broker (a test may boot an app on a broker of its own).
+        brokerUrl: config.mqtt.url!,
+        sn: newSerial(),
+        topicRoot: root,
+        intervalMs: 0,
+        ...o,
+      });
+      simulators.push(d);
+      return d;
+    },
     async close() {
+      for (const d of simulators) await d.stop().catch(() => undefined);
       await pg.end();
       await app.close();
       if (!opts.db) await db.drop();
