@@ -14,7 +14,14 @@ import {
 } from './dto/telemetry.dto';
 import { LatestStore } from './latest-store.service';
 import { API_NAME, measurementFromApi } from './measurement-names';
-import { MEASUREMENTS, Measurement, bucketedTelemetrySql, rawTelemetrySql } from './telemetry.sql';
+import {
+  ENERGY_PER_PERIOD,
+  MEASUREMENTS,
+  Measurement,
+  bucketedTelemetrySql,
+  rawTelemetrySql,
+} from './telemetry.sql';
+import { EnergyQuery, EnergyResult } from './dto/energy.dto';
 
 const DAY_MS = 86_400_000;
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
@@ -112,6 +119,11 @@ export class TelemetryQueryService {
     };
   }
 
+  async energy(sn: string, q: EnergyQuery): Promise<EnergyResult> {
+    await this.registryService.get(sn);
+    return energyOf(this.dataSource, sn, q);
+  }
+
   async history(sn: string, q: TelemetryQuery): Promise<TelemetryResult> {
     await this.registryService.get(sn);
     const to = q.to ?? new Date();
@@ -157,6 +169,43 @@ export class TelemetryQueryService {
     });
     return result(sn, q, from, to, items, rows.length > q.limit);
   }
+}
+
+/** kWh per period from the cumulative counter (see ENERGY_PER_PERIOD). */
+export async function energyOf(
+  dataSource: DataSource,
+  sn: string,
+  q: EnergyQuery,
+): Promise<EnergyResult> {
+  const to = q.to ?? new Date();
+  const from = q.from ?? new Date(to.getTime() - 7 * DAY_MS);
+  if (from >= to) throw new BadRequestException('from must be before to');
+  if (to.getTime() - from.getTime() > 400 * DAY_MS) {
+    throw new BadRequestException('at most 400 days per request');
+  }
+  const rows: {
+    period_start: Date;
+    line: number;
+    kwh: number;
+    resets: number;
+    readings: number;
+  }[] = await dataSource.query(ENERGY_PER_PERIOD, [sn, from, to, q.line ?? null, q.period, q.tz]);
+  const items = rows.map((r) => ({
+    periodStart: r.period_start.toISOString(),
+    line: r.line,
+    kwh: Math.round(r.kwh * 1e6) / 1e6,
+    resets: r.resets,
+    readings: r.readings,
+  }));
+  return {
+    sn,
+    period: q.period,
+    tz: q.tz,
+    from: from.toISOString(),
+    to: to.toISOString(),
+    items,
+    totalKwh: Math.round(items.reduce((s, i) => s + i.kwh, 0) * 1e6) / 1e6,
+  };
 }
 
 function result(

@@ -105,3 +105,46 @@ SELECT ts, received_at, line, is_on${fields.length ? ', ' + fields.join(', ') : 
 }
 
 export const ENSURE_PARTITIONS = `SELECT ensure_telemetry_partitions($1::date, $2::date) AS created`;
+
+export const ENERGY_PERIODS = ['hour', 'day', 'month'] as const;
+export type EnergyPeriod = (typeof ENERGY_PERIODS)[number];
+
+/**
+ * kWh used per period and line from the cumulative counter
+ * ($1 sn, $2 from, $3 to, $4 line or null, $5 period, $6 IANA time zone).
+ * Each step between consecutive readings is attributed to the period of the
+ * later one; the last reading before `from` (looked up at most 2 days back)
+ * anchors the first step. A decrease is a counter reset (breaker swapped):
+ * the new reading counts as used since a reset to zero, like Prometheus'
+ * increase(). Periods start at local midnight / month start of the zone.
+ */
+export const ENERGY_PER_PERIOD = `
+WITH anchor AS (
+  SELECT DISTINCT ON (line) line, ts, energy_kwh
+    FROM telemetry
+   WHERE sn = $1 AND ts < $2 AND ts >= $2::timestamptz - interval '2 days'
+     AND energy_kwh IS NOT NULL AND ($4::int2 IS NULL OR line = $4)
+   ORDER BY line, ts DESC
+), readings AS (
+  SELECT line, ts, energy_kwh, true AS in_range
+    FROM telemetry
+   WHERE sn = $1 AND ts >= $2 AND ts < $3
+     AND energy_kwh IS NOT NULL AND ($4::int2 IS NULL OR line = $4)
+  UNION ALL
+  SELECT line, ts, energy_kwh, false FROM anchor
+), steps AS (
+  SELECT line, ts, in_range, energy_kwh,
+         lag(energy_kwh) OVER (PARTITION BY line ORDER BY ts) AS prev
+    FROM readings
+)
+SELECT date_trunc($5, ts AT TIME ZONE $6) AT TIME ZONE $6 AS period_start,
+       line,
+       sum(CASE WHEN prev IS NULL THEN 0
+                WHEN energy_kwh >= prev THEN energy_kwh - prev
+                ELSE energy_kwh END)::float8 AS kwh,
+       (count(*) FILTER (WHERE prev IS NOT NULL AND energy_kwh < prev))::int AS resets,
+       count(*)::int AS readings
+  FROM steps
+ WHERE in_range
+ GROUP BY 1, 2
+ ORDER BY 1, 2`;

@@ -1,0 +1,59 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsDate, IsIn, IsInt, IsOptional, IsTimeZone, Max, Min } from 'class-validator';
+import { ENERGY_PERIODS, EnergyPeriod } from '../telemetry.sql';
+
+export class EnergyQuery {
+  @ApiPropertyOptional({ type: Number, minimum: 1, maximum: 64 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  line?: number;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'default: 7 days before `to`' })
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate()
+  from?: Date;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'default: now' })
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate()
+  to?: Date;
+
+  @ApiPropertyOptional({ enum: ENERGY_PERIODS, default: 'day' })
+  @IsOptional()
+  @IsIn(ENERGY_PERIODS)
+  period: EnergyPeriod = 'day';
+
+  @ApiPropertyOptional({
+    default: 'UTC',
+    example: 'Asia/Shanghai',
+    description: 'IANA time zone the periods are aligned to',
+  })
+  @IsOptional()
+  @IsTimeZone()
+  tz: string = 'UTC';
+}
+
+export class EnergyItem {
+  @ApiProperty({ format: 'date-time', description: 'start of the period (UTC instant)' })
+  periodStart!: string;
+  @ApiProperty() line!: number;
+  @ApiProperty({ description: 'kWh used in the period' }) kwh!: number;
+  @ApiProperty({ description: 'counter resets seen (breaker swapped)' }) resets!: number;
+  @ApiProperty({ description: 'counter readings in the period' }) readings!: number;
+}
+
+export class EnergyResult {
+  @ApiProperty() sn!: string;
+  @ApiProperty({ enum: ENERGY_PERIODS }) period!: string;
+  @ApiProperty() tz!: string;
+  @ApiProperty({ format: 'date-time' }) from!: string;
+  @ApiProperty({ format: 'date-time' }) to!: string;
+  @ApiProperty({ type: [EnergyItem] }) items!: EnergyItem[];
+  @ApiProperty({ description: 'sum over all items' }) totalKwh!: number;
+}
