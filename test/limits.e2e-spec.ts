@@ -1,0 +1,77 @@
+import { RejectionsService } from '../src/rejections/rejections.service';
+import { MqttProbe } from './support/mqtt-probe';
+import { bootTestApp, newSerial, TestApp, waitFor } from './support/test-app';
+
+/** Bounds that keep the service alive under floods and silence. */
+describe('limits: bounded buffer, bounded rejection log, offline by silence', () => {
+  let t: TestApp;
+  let probe: MqttProbe;
+
+  beforeAll(async () => {
+    t = await bootTestApp({
+      env: {
+        // Nothing is flushed during the test: the buffer only fills.
+        INGEST_BUFFER_MAX_ROWS: '100',
+        INGEST_BATCH_SIZE: '100000',
+        INGEST_FLUSH_MS: '60000',
+        REJECTIONS_KEEP: '100',
+        REJECTIONS_RECORD_PER_S: '10000',
+        DEFAULT_REPORT_S: '5',
+        OFFLINE_MIN_S: '5',
+      },
+    });
+    probe = await MqttProbe.connect(t.mqttUrl);
+  });
+  afterAll(async () => {
+    await probe.close();
+    await t.close();
+  });
+
+  it('drops telemetry beyond the buffer cap and counts every dropped row', async () => {
+    const sn = await t.register();
+    const d = t.simulator({ sn, lines: 8 });
+    await d.start();
+    const now = Math.floor(Date.now() / 1000);
+    for (let i = 0; i < 30; i++) await d.publishTelemetry(undefined, { ts: now - 100 + i });
+    await waitFor(
+      async () => (await t.http().get('/health')).body.ingest.received >= 31,
+      5000,
+      'all received',
+    );
+    const { ingest } = (await t.http().get('/health')).body;
+    // 12 messages of 8 rows fit under 100; the other 18 are dropped whole.
+    expect(ingest.bufferedRows).toBe(96);
+    expect(ingest.dropped).toBe(18 * 8);
+    const metrics = (await t.http().get('/metrics')).text;
+    expect(metrics).toMatch(/bcb_telemetry_rows_dropped_total 144/);
+  });
+
+  it('keeps only the newest REJECTIONS_KEEP rejected messages, while counting all of them', async () => {
+    const sn = newSerial();
+    for (let i = 0; i < 250; i++) await probe.publish(`${t.root}/${sn}/fromdev`, `not json ${i}`);
+    await waitFor(
+      async () => ((await t.http().get('/health')).body.ingest.rejected.bad_json ?? 0) >= 250,
+      10000,
+      'all counted',
+    );
+    await t.flush();
+    await t.app.get(RejectionsService).prune();
+    const [{ n }] = await t.query<{ n: number }>('SELECT count(*)::int AS n FROM rejections');
+    expect(n).toBeLessThanOrEqual(100);
+    const newest = await t.api().get(`/api/v1/rejections?reason=bad_json&limit=1`).expect(200);
+    expect(newest.body.items[0].excerpt).toBe('not json 249');
+    expect(newest.body.counts.bad_json).toBe(250);
+  });
+
+  it('marks a silent concentrator offline after 3 × report_s and records why', async () => {
+    const sn = await t.register();
+    const d = t.simulator({ sn });
+    await d.start();
+    const online = async () => (await t.api().get(`/api/v1/concentrators/${sn}`)).body.online;
+    await waitFor(async () => (await online()) === true, 5000, 'online');
+    // Silent, yet connected: no will message, only the clock.
+    await waitFor(async () => (await online()) === false, 30000, 'offline by silence');
+    const events = await t.api().get(`/api/v1/concentrators/${sn}/events?kind=offline`).expect(200);
+    expect(events.body.items[0].detail).toMatchObject({ reason: 'silence' });
+  }, 45000);
+});
