@@ -1,29 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsDate, IsIn, IsInt, IsOptional, IsTimeZone, Max, Min } from 'class-validator';
+import { IsIn, IsOptional, IsTimeZone } from 'class-validator';
+import { LineRangeQuery } from './telemetry.dto';
 import { ENERGY_PERIODS, EnergyPeriod } from '../telemetry.sql';
 
-export class EnergyQuery {
-  @ApiPropertyOptional({ type: Number, minimum: 1, maximum: 64 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(64)
-  line?: number;
-
-  @ApiPropertyOptional({ format: 'date-time', description: 'default: 7 days before `to`' })
-  @IsOptional()
-  @Type(() => Date)
-  @IsDate()
-  from?: Date;
-
-  @ApiPropertyOptional({ format: 'date-time', description: 'default: now' })
-  @IsOptional()
-  @Type(() => Date)
-  @IsDate()
-  to?: Date;
-
+export class EnergyQuery extends LineRangeQuery {
   @ApiPropertyOptional({ enum: ENERGY_PERIODS, default: 'day' })
   @IsOptional()
   @IsIn(ENERGY_PERIODS)

@@ -4,7 +4,8 @@ import { IsDate, IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-valid
 import { PaginationQuery } from '../../common/pagination.dto';
 import { API_FIELDS } from '../measurement-names';
 
-export class TelemetryQuery {
+/** A line and a time window: what the history reads (telemetry, energy) share. */
+export class LineRangeQuery {
   @ApiPropertyOptional({ type: Number, minimum: 1, maximum: 64 })
   @IsOptional()
   @Type(() => Number)
@@ -13,7 +14,10 @@ export class TelemetryQuery {
   @Max(64)
   line?: number;
 
-  @ApiPropertyOptional({ format: 'date-time', description: 'default: 24 h before `to`' })
+  @ApiPropertyOptional({
+    format: 'date-time',
+    description: 'default: 24 h (telemetry) or 7 days (energy) before `to`',
+  })
   @IsOptional()
   @Type(() => Date)
   @IsDate()
@@ -24,7 +28,9 @@ export class TelemetryQuery {
   @Type(() => Date)
   @IsDate()
   to?: Date;
+}
 
+export class TelemetryQuery extends LineRangeQuery {
   @ApiPropertyOptional({ enum: ['raw', '1m', '5m', '15m', '1h', '1d'], default: 'raw' })
   @IsOptional()
   @IsIn(['raw', '1m', '5m', '15m', '1h', '1d'])
