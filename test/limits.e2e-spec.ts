@@ -1,3 +1,4 @@
+import { CommandsService } from '../src/commands/commands.service';
 import { RejectionsService } from '../src/rejections/rejections.service';
 import { MqttProbe } from './support/mqtt-probe';
 import { bootTestApp, newSerial, TestApp, waitFor } from './support/test-app';
@@ -74,4 +75,23 @@ describe('limits: bounded buffer, bounded rejection log, offline by silence', ()
     const events = await t.api().get(`/api/v1/concentrators/${sn}/events?kind=offline`).expect(200);
     expect(events.body.items[0].detail).toMatchObject({ reason: 'silence' });
   }, 45000);
+
+  it('prunes final commands older than COMMANDS_KEEP_DAYS, keeping pending ones and recent ones', async () => {
+    const sn = await t.register();
+    const insert = (id: string, state: string, daysAgo: number) =>
+      t.query(
+        `INSERT INTO commands (id, sn, type, payload, state, actor, created_at)
+         VALUES ($1, $2, 'query', '{}', $3, 'test', now() - make_interval(days => $4))`,
+        [id, sn, state, daysAgo],
+      );
+    await insert('q-old-acked', 'acked', 400);
+    await insert('q-old-sent', 'sent', 400);
+    await insert('q-recent', 'timeout', 3);
+    expect(await t.app.get(CommandsService).prune()).toBe(1);
+    const left = await t.query<{ id: string }>(
+      'SELECT id FROM commands WHERE sn = $1 ORDER BY id',
+      [sn],
+    );
+    expect(left.map((r) => r.id)).toEqual(['q-old-sent', 'q-recent']);
+  });
 });

@@ -79,6 +79,7 @@ export class CommandsService implements OnModuleInit, OnApplicationShutdown {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly waiters = new CommandWaiters();
   private sweepTimer?: NodeJS.Timeout;
+  private pruneTimer?: NodeJS.Timeout;
 
   constructor(
     @InjectRepository(Command) private readonly repo: Repository<Command>,
@@ -97,10 +98,12 @@ export class CommandsService implements OnModuleInit, OnApplicationShutdown {
     // Commands of a previous run (or a crashed instance) have no timer here.
     this.sweepTimer = setInterval(() => void this.sweep(), SWEEP_MS).unref();
     void this.sweep();
+    this.pruneTimer = setInterval(() => void this.prune(), 3_600_000).unref();
   }
 
   onApplicationShutdown(): void {
     clearInterval(this.sweepTimer);
+    clearInterval(this.pruneTimer);
     this.timers.forEach(clearTimeout);
     this.timers.clear();
     this.waiters.releaseAll();
@@ -287,6 +290,27 @@ export class CommandsService implements OnModuleInit, OnApplicationShutdown {
       if (res.affected) await this.settled(id);
     } catch (err) {
       this.log.error(`timeout of ${id}: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Keeps the table from growing without end: final commands older than
+   * COMMANDS_KEEP_DAYS go, except those that carried a concentrator's current
+   * desired state (its GET still shows them). The audit log keeps the history.
+   */
+  async prune(): Promise<number> {
+    try {
+      const res = await this.repo.query(
+        `DELETE FROM commands c
+          WHERE c.state <> 'sent' AND c.created_at < now() - make_interval(days => $1)
+            AND NOT EXISTS (SELECT 1 FROM desired_state d WHERE d.command_id = c.id)
+            AND NOT EXISTS (SELECT 1 FROM concentrators k WHERE k.config_command_id = c.id)`,
+        [this.config.commands.keepDays],
+      );
+      return Number((res as [unknown, number])[1] ?? 0);
+    } catch (err) {
+      this.log.error(`prune failed: ${(err as Error).message}`);
+      return 0;
     }
   }
 

@@ -44,6 +44,8 @@ export interface AppConfig {
     switchCooldownS: number;
     bulkSwitchMax: number;
     idempotencyTtlS: number;
+    /** Final commands older than this are deleted (unless they carry current desired state). */
+    keepDays: number;
   };
   firmware: {
     maxBytes: number;
@@ -154,6 +156,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       switchCooldownS: e.SWITCH_COOLDOWN_S,
       bulkSwitchMax: e.BULK_SWITCH_MAX,
       idempotencyTtlS: e.IDEMPOTENCY_TTL_S,
+      keepDays: e.COMMANDS_KEEP_DAYS,
     },
     firmware: {
       maxBytes: e.FIRMWARE_MAX_BYTES,

@@ -84,6 +84,7 @@ export const envSchema = z.object({
   SWITCH_COOLDOWN_S: int(2, 0, 3600),
   BULK_SWITCH_MAX: int(500, 1, 10000),
   IDEMPOTENCY_TTL_S: int(86400, 60, 30 * 86400),
+  COMMANDS_KEEP_DAYS: int(180, 7, 36500),
 
   FIRMWARE_MAX_BYTES: int(64 * 1024 * 1024, 1024, 2 * 1024 * 1024 * 1024),
   UPGRADE_HTTP_ALLOW_HOSTS: optionalString,
