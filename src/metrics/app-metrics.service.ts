@@ -10,7 +10,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { DeviceRegistry } from '../devices/device-registry.service';
+import { CachedDevice, DeviceRegistry } from '../devices/device-registry.service';
 import { configuredCerts } from '../health/cert-expiry';
 import { IngestStats } from '../ingestion/ingest-stats';
 import { StreamHub } from '../stream/stream-hub.service';
@@ -64,34 +64,32 @@ export class AppMetrics implements OnApplicationBootstrap, OnModuleDestroy {
 
     const devices = this.optional(DeviceRegistry);
     if (devices) {
-      new Gauge({
-        name: `${P}concentrators`,
-        help: 'known concentrators by registry state (managed, pending)',
-        labelNames: ['state'],
-        registers,
-        collect() {
-          for (const state of ['managed', 'pending'] as const) {
-            this.set(
-              { state },
-              devices.count((d) => d.state === state),
-            );
-          }
-        },
-      });
-      new Gauge({
-        name: `${P}concentrators_online`,
-        help: 'concentrators currently online, by registry state',
-        labelNames: ['state'],
-        registers,
-        collect() {
-          for (const state of ['managed', 'pending'] as const) {
-            this.set(
-              { state },
-              devices.count((d) => d.state === state && d.online),
-            );
-          }
-        },
-      });
+      // One gauge shape, two questions asked of the registry per state.
+      const byState = (name: string, help: string, extra: (d: CachedDevice) => boolean) =>
+        new Gauge({
+          name: `${P}${name}`,
+          help,
+          labelNames: ['state'],
+          registers,
+          collect() {
+            for (const state of ['managed', 'pending'] as const) {
+              this.set(
+                { state },
+                devices.count((d) => d.state === state && extra(d)),
+              );
+            }
+          },
+        });
+      byState(
+        'concentrators',
+        'known concentrators by registry state (managed, pending)',
+        () => true,
+      );
+      byState(
+        'concentrators_online',
+        'concentrators currently online, by registry state',
+        (d) => d.online,
+      );
     }
 
     const commandCounts = () => this.commandCounts();
