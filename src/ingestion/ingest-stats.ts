@@ -25,7 +25,6 @@ export class IngestStats {
   bufferedRows = 0;
   unrecordedRejections = 0;
   readonly rejected = new Map<string, number>();
-  readonly flushDurationsMs: number[] = [];
 
   reject(reason: string): void {
     this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1);
@@ -35,9 +34,6 @@ export class IngestStats {
     this.stored += rows;
     this.batches += 1;
     this.lastFlushMs = durationMs;
-    // A small ring of recent durations is enough for a histogram scrape.
-    if (this.flushDurationsMs.length >= 1024) this.flushDurationsMs.shift();
-    this.flushDurationsMs.push(durationMs);
   }
 
   snapshot(): IngestSnapshot {
