@@ -45,13 +45,4 @@ export class DeviceEventsService {
       this.log.error(`could not record ${e.kind} for ${e.sn}: ${(err as Error).message}`);
     }
   }
-
-  async list(sn: string, limit: number, offset: number): Promise<[DeviceEvent[], number]> {
-    return this.repo.findAndCount({
-      where: { sn },
-      order: { id: 'DESC' },
-      take: limit,
-      skip: offset,
-    });
-  }
 }
