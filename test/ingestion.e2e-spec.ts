@@ -307,4 +307,21 @@ describe('ingestion (real broker, real PostgreSQL)', () => {
     await waitFor(async () => (await kinds()).length === 2, 5000, 'offline event');
     expect(await kinds()).toEqual(['online', 'offline']);
   });
+
+  it('forgets the latest state of a deleted concentrator, so a re-registered serial starts clean', async () => {
+    const sn = await t.register();
+    const d = await device(sn, { lines: 2 });
+    await d.publishTelemetry();
+    await waitFor(
+      async () => (await t.api().get(`/api/v1/concentrators/${sn}/latest`)).body.lines.length === 2,
+      5000,
+      'latest',
+    );
+    await d.stop();
+    await t.api().post(`/api/v1/concentrators/${sn}/release`).expect(200);
+    await t.api().delete(`/api/v1/concentrators/${sn}`).expect(204);
+    await t.register(sn);
+    const latest = await t.api().get(`/api/v1/concentrators/${sn}/latest`).expect(200);
+    expect(latest.body.lines).toEqual([]);
+  });
 });

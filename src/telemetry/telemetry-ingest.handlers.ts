@@ -1,4 +1,5 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
+import { DeviceEventsService } from '../devices/device-events.service';
 import { LiveEvents } from '../events/live-events.service';
 import { IngestionService } from '../ingestion/ingestion.service';
 import { LatestStore } from './latest-store.service';
@@ -12,9 +13,15 @@ export class TelemetryIngestHandlers implements OnModuleInit {
     private readonly writer: TelemetryWriter,
     private readonly latest: LatestStore,
     private readonly live: LiveEvents,
+    private readonly deviceEvents: DeviceEventsService,
   ) {}
 
   onModuleInit(): void {
+    // A deleted concentrator's in-memory latest values must not resurface if
+    // the serial is registered again (the table rows go with the cascade).
+    this.deviceEvents.onEvent((e) => {
+      if (e.kind === 'deleted') this.latest.forget(e.sn);
+    });
     this.ingestion.on('telemetry', ({ dev, msg, at, receivedAt }) => {
       const tsMs = at.getTime();
       if (this.writer.enqueue(dev.sn, tsMs, receivedAt.getTime(), msg.seq, msg.lines)) {
