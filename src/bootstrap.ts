@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { INestApplication, Logger, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { json, urlencoded } from 'express';
 import { AppModule } from './app.module';
 import { applyHttpSecurity } from './auth/http-security';
@@ -12,6 +11,7 @@ import { startEmbeddedBroker } from './embedded/embedded-broker';
 import { startEmbeddedPostgres } from './embedded/embedded-postgres';
 import { assertPortFree } from './embedded/port-check';
 import { FromdevMqttServer } from './mqtt/fromdev-server';
+import { setupSwagger } from './http/swagger';
 
 export interface Infrastructure {
   config: AppConfig;
@@ -96,19 +96,6 @@ export async function startInfrastructure(config: AppConfig): Promise<Infrastruc
   };
 }
 
-export function swaggerDocument(app: INestApplication) {
-  const doc = new DocumentBuilder()
-    .setTitle('Breaker concentrator backend')
-    .setDescription(
-      'Management API for MQTT smart-breaker concentrators: registry, telemetry, commands. ' +
-        'Every /api/v1 path needs `Authorization: Bearer <token>`.',
-    )
-    .setVersion('1')
-    .addBearerAuth()
-    .build();
-  return SwaggerModule.createDocument(app, doc);
-}
-
 /** HTTP settings, Swagger and the MQTT transport; shared by main and the e2e tests. */
 export async function configureApp(app: INestApplication): Promise<void> {
   applyHttpSecurity(app);
@@ -116,8 +103,7 @@ export async function configureApp(app: INestApplication): Promise<void> {
   app.use('/broker/emqx', emqxHookBodyParser());
   app.use(json({ limit: app.get<AppConfig>(APP_CONFIG).http.bodyLimit }));
   app.use(urlencoded({ extended: false, limit: '64kb' }));
-  const doc = swaggerDocument(app);
-  SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs-json' });
+  setupSwagger(app);
   app.connectMicroservice({ strategy: app.get(FromdevMqttServer) }, { inheritAppConfig: true });
   await app.startAllMicroservices();
 }
