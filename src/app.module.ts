@@ -1,11 +1,12 @@
 import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
-import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AlarmsModule } from './alarms/alarms.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { BrokerModule } from './broker/broker.module';
 import { CommandsModule } from './commands/commands.module';
+import { AcceptInterceptor } from './common/accept-negotiation';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { APP_CONFIG, AppConfig } from './config/app-config';
 import { CredentialsModule } from './credentials/credentials.module';
@@ -76,6 +77,7 @@ export class AppModule {
           }),
         },
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
+        { provide: APP_INTERCEPTOR, useClass: AcceptInterceptor },
       ],
       exports: [APP_CONFIG, EMBEDDED_BROKER_AUTH],
     };

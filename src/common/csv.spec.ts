@@ -31,5 +31,8 @@ describe('csv', () => {
     expect(wantsCsv('text/csv, */*;q=0.1')).toBe(true);
     expect(wantsCsv('application/json')).toBe(false);
     expect(wantsCsv(undefined)).toBe(false);
+    expect(wantsCsv('*/*')).toBe(false);
+    expect(wantsCsv('text/csv, application/json')).toBe(false);
+    expect(wantsCsv('application/json;q=0.5, text/csv')).toBe(true);
   });
 });

@@ -1,3 +1,5 @@
+import { negotiate } from './accept-negotiation';
+
 /**
  * RFC 4180 CSV. Cells that a spreadsheet would run as a formula (leading
  * = + - @ on a non-number) are prefixed with a quote, since exports get opened
@@ -31,7 +33,10 @@ export function flatten(row: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
-/** True when the client asked for CSV rather than JSON. */
-export function wantsCsv(accept: string | undefined): boolean {
-  return !!accept && /\btext\/csv\b/i.test(accept) && !/\bapplication\/json\b/i.test(accept);
+/** What a route that can export CSV produces, JSON first (the answer when both are equally welcome). */
+export const JSON_OR_CSV = ['application/json', 'text/csv'] as const;
+
+/** True when the client prefers CSV to JSON (q values and wildcards count, as for the 406 check). */
+export function wantsCsv(accept: string | readonly string[] | undefined): boolean {
+  return negotiate(accept, JSON_OR_CSV) === 'text/csv';
 }

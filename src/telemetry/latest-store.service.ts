@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { StatusLine, TelemetryLine } from '../protocol/device-messages';
+import { applySwitch } from './switch-state';
 import { MEASUREMENTS, Measurement, UPSERT_LATEST_BATCH } from './telemetry.sql';
 
 export interface LatestLine {
@@ -20,6 +21,9 @@ export interface LatestLine {
  * Latest values and switch state per line, kept in memory on the hot path and
  * written to `concentrator_lines` in one statement every LATEST_FLUSH_MS.
  * "Latest" is by device time: an older sample that arrives late changes nothing.
+ * The switch state follows switchUpdate: after a restart memory may hold a
+ * later onAt for the state the table already has; the upsert and the read
+ * overlay keep the table's older, true start of that state.
  */
 @Injectable()
 export class LatestStore implements OnModuleInit, OnApplicationShutdown {
@@ -71,11 +75,8 @@ export class LatestStore implements OnModuleInit, OnApplicationShutdown {
       e.receivedMs = receivedMs;
       // Overwritten in place: no object per line per message on the hot path.
       for (const k of MEASUREMENTS) e.values[k] = l[k] ?? null;
-      if (l.on !== undefined && (e.onAtMs === null || tsMs >= e.onAtMs)) {
-        e.isOn = l.on;
-        e.onAtMs = tsMs;
-        e.onCause = null;
-      }
+      // Telemetry knows no cause: it changes the switch state only when `on` differs.
+      if (l.on !== undefined) applySwitch(e, l.on, tsMs, null);
       this.dirty.add(e);
     }
   }
@@ -83,11 +84,7 @@ export class LatestStore implements OnModuleInit, OnApplicationShutdown {
   applyStatus(sn: string, tsMs: number, lines: StatusLine[]): void {
     for (const l of lines) {
       const e = this.entry(sn, l.line);
-      if (e.onAtMs !== null && tsMs < e.onAtMs) continue;
-      e.isOn = l.on;
-      e.onAtMs = tsMs;
-      e.onCause = l.cause ?? 'unknown';
-      this.dirty.add(e);
+      if (applySwitch(e, l.on, tsMs, l.cause ?? 'unknown')) this.dirty.add(e);
     }
   }
 

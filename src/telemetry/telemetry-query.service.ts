@@ -14,9 +14,12 @@ import {
 } from './dto/telemetry.dto';
 import { LatestStore } from './latest-store.service';
 import { API_NAME, measurementFromApi } from './measurement-names';
+import { asStoredReal, roundAggregate, roundKwh } from './precision';
+import { SwitchFields, applySwitch } from './switch-state';
 import {
   ENERGY_PER_PERIOD,
   MEASUREMENTS,
+  MEASUREMENT_TYPES,
   Measurement,
   bucketedTelemetrySql,
   rawTelemetrySql,
@@ -68,7 +71,12 @@ export class TelemetryQueryService {
     };
   }
 
-  /** The table, overlaid with this instance's newer in-memory values (not yet flushed). */
+  /**
+   * The table, overlaid with this instance's newer in-memory values (not yet
+   * flushed). Values from memory are shown as the REAL columns will give them
+   * back; the switch state is merged by the same rule as the upsert, so the
+   * answer does not change when the flush happens.
+   */
   private latestView(c: Concentrator, rows: ConcentratorLine[]): ConcentratorLatestView {
     const byLine = new Map<number, LatestLineView>();
     for (const r of rows) {
@@ -99,12 +107,19 @@ export class TelemetryQueryService {
         v.ts = new Date(e.tsMs).toISOString();
         v.receivedAt = e.receivedMs !== null ? new Date(e.receivedMs).toISOString() : null;
         for (const m of MEASUREMENTS)
-          (v as unknown as Record<string, unknown>)[API_NAME[m]] = e.values[m] ?? null;
+          (v as unknown as Record<string, unknown>)[API_NAME[m]] = memoryValue(e.values[m], m);
       }
-      if (e.onAtMs !== null && (v.onAt === null || e.onAtMs >= Date.parse(v.onAt))) {
-        v.on = e.isOn;
-        v.onAt = new Date(e.onAtMs).toISOString();
-        v.onCause = e.onCause;
+      if (e.isOn !== null && e.onAtMs !== null) {
+        const sw: SwitchFields = {
+          isOn: v.on,
+          onAtMs: v.onAt === null ? null : Date.parse(v.onAt),
+          onCause: v.onCause,
+        };
+        if (applySwitch(sw, e.isOn, e.onAtMs, e.onCause)) {
+          v.on = sw.isOn;
+          v.onAt = sw.onAtMs === null ? null : new Date(sw.onAtMs).toISOString();
+          v.onCause = sw.onCause;
+        }
       }
       byLine.set(e.line, v);
     }
@@ -163,7 +178,11 @@ export class TelemetryQueryService {
         samples: r.samples,
       };
       for (const f of fields) {
-        o[API_NAME[f]] = { min: r[`${f}_min`], avg: r[`${f}_avg`], max: r[`${f}_max`] };
+        o[API_NAME[f]] = {
+          min: roundAggregate(f, r[`${f}_min`] as number | null),
+          avg: roundAggregate(f, r[`${f}_avg`] as number | null),
+          max: roundAggregate(f, r[`${f}_max`] as number | null),
+        };
       }
       return o;
     });
@@ -193,7 +212,7 @@ export async function energyOf(
   const items = rows.map((r) => ({
     periodStart: r.period_start.toISOString(),
     line: r.line,
-    kwh: Math.round(r.kwh * 1e6) / 1e6,
+    kwh: roundKwh(r.kwh),
     resets: r.resets,
     readings: r.readings,
   }));
@@ -204,7 +223,7 @@ export async function energyOf(
     from: from.toISOString(),
     to: to.toISOString(),
     items,
-    totalKwh: Math.round(items.reduce((s, i) => s + i.kwh, 0) * 1e6) / 1e6,
+    totalKwh: roundKwh(items.reduce((s, i) => s + i.kwh, 0)),
   };
 }
 
@@ -224,6 +243,11 @@ function result(
     items,
     nextOffset: more ? q.offset + q.limit : null,
   };
+}
+
+function memoryValue(x: number | null | undefined, m: Measurement): number | null {
+  if (x === null || x === undefined) return null;
+  return MEASUREMENT_TYPES[m] === 'float4' ? asStoredReal(x) : x;
 }
 
 function rowValue(r: ConcentratorLine, m: Measurement): number | null {

@@ -1,9 +1,10 @@
 import { Controller, Get, Headers, Param, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { flatten, toCsv, wantsCsv } from '../common/csv';
+import { ApiNegotiated } from '../common/accept-negotiation';
+import { JSON_OR_CSV, flatten, toCsv, wantsCsv } from '../common/csv';
 import { EnergyQuery, EnergyResult } from './dto/energy.dto';
 import { ApiV1 } from '../common/api-v1.decorator';
-import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProduces } from '@nestjs/swagger';
+import { ApiNotFoundResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { MinRole } from '../auth/roles';
 import { SerialPipe } from '../common/serial.pipe';
 import {
@@ -13,7 +14,12 @@ import {
   TelemetryQuery,
   TelemetryResult,
 } from './dto/telemetry.dto';
+import { API_FIELDS } from './measurement-names';
 import { TelemetryQueryService } from './telemetry-query.service';
+
+const LATEST_CSV =
+  'Answers text/csv for `Accept: text/csv`: one row per line, the concentrator repeated on ' +
+  'each (a concentrator without lines yet gets one row with empty line columns).';
 
 @ApiV1('telemetry')
 @MinRole('viewer')
@@ -22,26 +28,47 @@ export class TelemetryController {
   constructor(private readonly service: TelemetryQueryService) {}
 
   @Get('concentrators/:sn/latest')
-  @ApiOperation({ summary: 'Latest values and switch state per line' })
+  @ApiOperation({ summary: 'Latest values and switch state per line', description: LATEST_CSV })
+  @ApiNegotiated(...JSON_OR_CSV)
   @ApiOkResponse({ type: ConcentratorLatestView })
   @ApiNotFoundResponse()
-  latest(@Param('sn', SerialPipe) sn: string): Promise<ConcentratorLatestView> {
-    return this.service.latestOf(sn);
+  async latest(
+    @Param('sn', SerialPipe) sn: string,
+    @Headers('accept') accept: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<ConcentratorLatestView | string> {
+    const view = await this.service.latestOf(sn);
+    if (!wantsCsv(accept)) return view;
+    return csv(res, `${sn}-latest.csv`, latestRows([view]), LATEST_COLUMNS);
   }
 
   @Get('latest')
-  @ApiOperation({ summary: 'Latest state of many managed concentrators (overview), paginated' })
+  @ApiOperation({
+    summary: 'Latest state of many managed concentrators (overview), paginated',
+    description: `${LATEST_CSV} The CSV holds the requested page; the total is in \`X-Total-Count\`.`,
+  })
+  @ApiNegotiated(...JSON_OR_CSV)
   @ApiOkResponse({ type: FleetLatestPage })
-  fleet(@Query() q: FleetLatestQuery): Promise<FleetLatestPage> {
-    return this.service.fleet(q);
+  async fleet(
+    @Query() q: FleetLatestQuery,
+    @Headers('accept') accept: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<FleetLatestPage | string> {
+    const page = await this.service.fleet(q);
+    if (!wantsCsv(accept)) return page;
+    res.setHeader('X-Total-Count', String(page.total));
+    return csv(res, 'latest.csv', latestRows(page.items), LATEST_COLUMNS);
   }
 
   @Get('concentrators/:sn/telemetry')
   @ApiOperation({
     summary: 'Raw samples, or min/avg/max per time bucket (buckets aligned to UTC)',
-    description: 'Answers text/csv (one row per item) for `Accept: text/csv`.',
+    description:
+      'Aggregates of REAL measurements are given to 7 significant digits, those of ' +
+      '`energyKwh` to 6 decimals (1 mWh); raw samples as stored. ' +
+      'Answers text/csv (one row per item) for `Accept: text/csv`.',
   })
-  @ApiProduces('application/json', 'text/csv')
+  @ApiNegotiated(...JSON_OR_CSV)
   @ApiOkResponse({ type: TelemetryResult })
   @ApiNotFoundResponse()
   async history(
@@ -60,9 +87,10 @@ export class TelemetryController {
   @ApiOperation({
     summary: 'kWh used per hour/day/month from the cumulative counter, aligned to a time zone',
     description:
-      'Counter resets (a swapped breaker) are handled; answers text/csv for `Accept: text/csv`.',
+      'Counter resets (a swapped breaker) are handled; kWh are given to 6 decimals (1 mWh); ' +
+      'answers text/csv for `Accept: text/csv`.',
   })
-  @ApiProduces('application/json', 'text/csv')
+  @ApiNegotiated(...JSON_OR_CSV)
   @ApiOkResponse({ type: EnergyResult })
   @ApiNotFoundResponse()
   async energy(
@@ -83,12 +111,38 @@ export class TelemetryController {
   }
 }
 
+/** The concentrator's columns, then the line's (its name as lineName: `name` is the concentrator's). */
+const LATEST_COLUMNS = [
+  'sn',
+  'name',
+  'site',
+  'online',
+  'lastSeenAt',
+  'clockSkew',
+  'line',
+  'lineName',
+  'ts',
+  'receivedAt',
+  'on',
+  'onAt',
+  'onCause',
+  ...API_FIELDS,
+];
+
+function latestRows(views: readonly ConcentratorLatestView[]): Record<string, unknown>[] {
+  return views.flatMap((v) => {
+    const { lines, ...concentrator } = v;
+    if (!lines.length) return [concentrator];
+    return lines.map(({ name, ...line }) => ({ ...concentrator, lineName: name, ...line }));
+  });
+}
+
 /** CSV answer; the columns are the rows' keys, or `base` when there are no rows. */
 function csv(
   res: Response,
   filename: string,
   rows: Record<string, unknown>[],
-  base: string[],
+  base: readonly string[],
 ): string {
   const columns = [...new Set([...base, ...rows.flatMap((r) => Object.keys(r))])];
   res.type('text/csv; charset=utf-8');

@@ -3,6 +3,7 @@
  * Batches travel as one array per column and are expanded by unnest(): one
  * statement and one round trip per batch, whatever its size.
  */
+import { SWITCH_UPDATE_SQL } from './switch-state';
 
 export const MEASUREMENTS = [
   'voltage_v',
@@ -17,7 +18,8 @@ export const MEASUREMENTS = [
 ] as const;
 export type Measurement = (typeof MEASUREMENTS)[number];
 
-const measurementTypes: Record<Measurement, string> = {
+/** Column types; the API's rounding of aggregates follows them (precision.ts). */
+export const MEASUREMENT_TYPES: Record<Measurement, 'float4' | 'float8'> = {
   voltage_v: 'float4',
   current_a: 'float4',
   power_w: 'float4',
@@ -30,7 +32,7 @@ const measurementTypes: Record<Measurement, string> = {
 };
 
 const mCols = MEASUREMENTS.join(', ');
-const mParams = MEASUREMENTS.map((m, i) => `$${i + 6}::${measurementTypes[m]}[]`).join(', ');
+const mParams = MEASUREMENTS.map((m, i) => `$${i + 6}::${MEASUREMENT_TYPES[m]}[]`).join(', ');
 
 /** $1 sn[], $2 line[], $3 ts ms[], $4 received ms[], $5 on[], $6.. measurements. */
 export const INSERT_TELEMETRY_BATCH = `
@@ -41,18 +43,20 @@ SELECT sn, line, to_timestamp(ts / 1000.0), to_timestamp(rcv / 1000.0), is_on, $
 ON CONFLICT DO NOTHING`;
 
 const newer = `(concentrator_lines.ts IS NULL OR excluded.ts >= concentrator_lines.ts)`;
-const switchNewer = `(concentrator_lines.on_at IS NULL OR excluded.on_at >= concentrator_lines.on_at)`;
 
 /**
- * Latest state per line. Guarded by time so that a late, older sample (or a
- * second instance flushing older data) never overwrites a newer one. Lines of
- * a concentrator deleted meanwhile are skipped by the join.
+ * Latest state per line. Values are guarded by time so that a late, older
+ * sample (or a second instance flushing older data) never overwrites a newer
+ * one. The switch state follows switchUpdate (switch-state.ts): telemetry that
+ * repeats the stored state keeps its on_at and on_cause, also when this
+ * instance has just started and does not know the stored state. Lines of a
+ * concentrator deleted meanwhile are skipped by the join.
  */
 export const UPSERT_LATEST_BATCH = `
 INSERT INTO concentrator_lines (sn, line, ts, received_at, ${mCols}, is_on, on_at, on_cause)
 SELECT u.sn, u.line, to_timestamp(u.ts / 1000.0), to_timestamp(u.rcv / 1000.0), ${MEASUREMENTS.map((m) => `u.${m}`).join(', ')},
        u.is_on, to_timestamp(u.on_at / 1000.0), u.on_cause
-  FROM unnest($1::text[], $2::int2[], $3::float8[], $4::float8[], ${MEASUREMENTS.map((m, i) => `$${i + 5}::${measurementTypes[m]}[]`).join(', ')},
+  FROM unnest($1::text[], $2::int2[], $3::float8[], $4::float8[], ${MEASUREMENTS.map((m, i) => `$${i + 5}::${MEASUREMENT_TYPES[m]}[]`).join(', ')},
               $${MEASUREMENTS.length + 5}::bool[], $${MEASUREMENTS.length + 6}::float8[], $${MEASUREMENTS.length + 7}::text[])
        AS u(sn, line, ts, rcv, ${mCols}, is_on, on_at, on_cause)
   JOIN concentrators c ON c.sn = u.sn
@@ -63,12 +67,7 @@ ON CONFLICT (sn, line) DO UPDATE SET
         `${c} = CASE WHEN excluded.ts IS NOT NULL AND ${newer} THEN excluded.${c} ELSE concentrator_lines.${c} END`,
     )
     .join(',\n  ')},
-  ${['is_on', 'on_at', 'on_cause']
-    .map(
-      (c) =>
-        `${c} = CASE WHEN excluded.on_at IS NOT NULL AND ${switchNewer} THEN excluded.${c} ELSE concentrator_lines.${c} END`,
-    )
-    .join(',\n  ')}`;
+  ${SWITCH_UPDATE_SQL}`;
 
 export const BUCKETS = {
   '1m': '1 minute',

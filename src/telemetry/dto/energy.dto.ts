@@ -23,7 +23,13 @@ export class EnergyItem {
   @ApiProperty({ format: 'date-time', description: 'start of the period (UTC instant)' })
   periodStart!: string;
   @ApiProperty() line!: number;
-  @ApiProperty({ description: 'kWh used in the period' }) kwh!: number;
+  @ApiProperty({
+    description:
+      'kWh used in the period, rounded to 6 decimals (1 mWh): differences of the float8 ' +
+      'counter carry binary noise beyond that (0.30000000000000004)',
+    example: 0.3,
+  })
+  kwh!: number;
   @ApiProperty({ description: 'counter resets seen (breaker swapped)' }) resets!: number;
   @ApiProperty({ description: 'counter readings in the period' }) readings!: number;
 }
@@ -35,5 +41,6 @@ export class EnergyResult {
   @ApiProperty({ format: 'date-time' }) from!: string;
   @ApiProperty({ format: 'date-time' }) to!: string;
   @ApiProperty({ type: [EnergyItem] }) items!: EnergyItem[];
-  @ApiProperty({ description: 'sum over all items' }) totalKwh!: number;
+  @ApiProperty({ description: 'sum over all items, rounded to 6 decimals like each item' })
+  totalKwh!: number;
 }

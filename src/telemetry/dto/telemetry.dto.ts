@@ -80,8 +80,21 @@ export class LatestLineView {
   ts!: string | null;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) receivedAt!: string | null;
   @ApiProperty({ nullable: true, type: Boolean, description: 'switch state' }) on!: boolean | null;
-  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) onAt!: string | null;
-  @ApiProperty({ nullable: true, type: String }) onCause!: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    format: 'date-time',
+    description:
+      'when the switch last changed to its current state (telemetry repeating the state does not move it)',
+  })
+  onAt!: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description:
+      'cause of that change from the status message (protocol causes); null when only telemetry showed it',
+  })
+  onCause!: string | null;
   @ApiPropertyOptional({ nullable: true, type: Number }) voltageV?: number | null;
   @ApiPropertyOptional({ nullable: true, type: Number }) currentA?: number | null;
   @ApiPropertyOptional({ nullable: true, type: Number }) powerW?: number | null;
@@ -117,7 +130,10 @@ export class TelemetryResult {
   @ApiProperty({ format: 'date-time' }) to!: string;
   @ApiProperty({
     description:
-      'raw: {ts, receivedAt, line, on, <fields>}; bucketed: {bucket, line, samples, <field>: {min, avg, max}}',
+      'raw: {ts, receivedAt, line, on, <fields>} as stored; bucketed: {bucket, line, samples, ' +
+      '<field>: {min, avg, max}}, rounded to the precision of the stored type: 7 significant ' +
+      'digits for the REAL measurements (229.65, not 229.6499989827474), 6 decimals (1 mWh) ' +
+      'for energyKwh (a float8 counter)',
     type: 'array',
     items: { type: 'object' },
   })
