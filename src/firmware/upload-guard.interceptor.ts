@@ -8,7 +8,7 @@ import {
   PayloadTooLargeException,
 } from '@nestjs/common';
 import type { Response } from 'express';
-import { catchError, Observable, throwError } from 'rxjs';
+import { catchError, from, mergeMap, Observable, throwError } from 'rxjs';
 import { AuditService } from '../audit/audit.service';
 import type { AuthedRequest } from '../auth/auth.guard';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
@@ -39,7 +39,9 @@ export class UploadGuardInterceptor implements NestInterceptor {
       const err = caught instanceof PayloadTooLargeException ? tooLarge() : caught;
       const status = err instanceof HttpException ? err.getStatus() : 500;
       const body = (req.body ?? {}) as Record<string, unknown>;
-      void this.audit.record({
+      // The row is written before the refusal goes out, so whoever reads the
+      // audit log after the response finds it (record() never throws).
+      const recorded = this.audit.record({
         actor: req.actor,
         action: 'firmware.upload',
         outcome: status < 500 ? 'refused' : 'failed',
@@ -52,7 +54,7 @@ export class UploadGuardInterceptor implements NestInterceptor {
           error: err instanceof Error ? err.message.slice(0, 300) : String(err),
         },
       });
-      return throwError(() => err);
+      return from(recorded).pipe(mergeMap(() => throwError(() => err)));
     };
     const declared = Number(req.headers['content-length']);
     if (
