@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import { KeyedSerializer } from '../alarms/keyed-serializer';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { pgPool } from '../database/pg-pool';
 import { ConfigRequestMsg } from '../protocol/device-messages';
@@ -22,7 +23,8 @@ export interface CachedDevice {
 /**
  * The hot path's view of the registry: one Map lookup per message instead of a
  * query. Writes that matter (discovery, online/offline, clock flag) go to the
- * database at once; last-seen times are written in batches.
+ * database at once, without holding up the message; last-seen times are
+ * written in batches.
  */
 @Injectable()
 export class DeviceRegistry implements OnModuleInit, OnApplicationShutdown {
@@ -31,6 +33,9 @@ export class DeviceRegistry implements OnModuleInit, OnApplicationShutdown {
   private readonly discovering = new Map<string, Promise<CachedDevice>>();
   private readonly seenDirty = new Set<string>();
   private timers: NodeJS.Timeout[] = [];
+  // Per serial, so an online flag and its offline successor land in the order they happened.
+  private readonly writes = new KeyedSerializer();
+  private readonly pending = new Set<Promise<void>>();
 
   constructor(
     @InjectRepository(Concentrator) private readonly repo: Repository<Concentrator>,
@@ -41,15 +46,34 @@ export class DeviceRegistry implements OnModuleInit, OnApplicationShutdown {
 
   async onModuleInit(): Promise<void> {
     await this.reload();
-    this.timers.push(setInterval(() => void this.flushSeen(), 2000).unref());
-    this.timers.push(setInterval(() => void this.sweepOffline(), 5000).unref());
+    this.timers.push(setInterval(() => this.track(() => this.flushSeen()), 2000).unref());
+    this.timers.push(setInterval(() => this.track(() => this.sweepOffline()), 5000).unref());
     // Other instances (shared subscription) change the registry too.
-    this.timers.push(setInterval(() => void this.reload(), 30_000).unref());
+    this.timers.push(setInterval(() => this.track(() => this.reload()), 30_000).unref());
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.timers.forEach(clearInterval);
+    // Ingress has stopped (IngestionService): nothing starts new writes now.
+    await this.drain();
     await this.flushSeen();
+  }
+
+  /**
+   * Resolves once every write started so far (event rows, online flags, the
+   * clock flag, timer passes) has finished, including writes those started.
+   */
+  async drain(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all(this.pending);
+  }
+
+  /** Starts a write the caller does not wait for; with a serial, after that serial's earlier ones. */
+  private track(task: () => Promise<void>, sn?: string): void {
+    const run = sn === undefined ? task() : this.writes.run(sn, task);
+    const p: Promise<void> = run
+      .catch((err: Error) => this.log.error(`background write failed: ${err.message}`))
+      .finally(() => this.pending.delete(p));
+    this.pending.add(p);
   }
 
   get(sn: string): CachedDevice | undefined {
@@ -109,7 +133,7 @@ export class DeviceRegistry implements OnModuleInit, OnApplicationShutdown {
     this.put(row);
     if (res.raw.length > 0) {
       this.log.log(`discovered concentrator ${sn} (${state})`);
-      void this.events.add({ sn, kind: 'discovered', detail: { state } });
+      this.track(() => this.events.add({ sn, kind: 'discovered', detail: { state } }), sn);
     }
     return this.devices.get(sn)!;
   }
@@ -120,7 +144,8 @@ export class DeviceRegistry implements OnModuleInit, OnApplicationShutdown {
     this.seenDirty.add(dev.sn);
     if (!dev.online) {
       dev.online = true;
-      void this.setOnline(dev.sn, true, new Date(nowMs), 'message');
+      const at = new Date(nowMs);
+      this.track(() => this.setOnline(dev.sn, true, at, 'message'), dev.sn);
     }
   }
 
@@ -128,17 +153,20 @@ export class DeviceRegistry implements OnModuleInit, OnApplicationShutdown {
     const dev = this.devices.get(sn);
     if (!dev || !dev.online) return;
     dev.online = false;
-    void this.setOnline(sn, false, new Date(), reason);
+    const at = new Date();
+    this.track(() => this.setOnline(sn, false, at, reason), sn);
   }
 
   setClockSkew(dev: CachedDevice, skewed: boolean, detail: Record<string, unknown>): void {
     if (dev.clockSkew === skewed) return;
     dev.clockSkew = skewed;
     const at = new Date();
-    void this.repo
-      .update({ sn: dev.sn }, { clockSkew: skewed, clockSkewAt: at, updatedAt: at })
-      .catch((err: Error) => this.log.error(`clock flag ${dev.sn}: ${err.message}`));
-    void this.events.add({ sn: dev.sn, kind: skewed ? 'clock_skew' : 'clock_ok', at, detail });
+    this.track(async () => {
+      await this.repo
+        .update({ sn: dev.sn }, { clockSkew: skewed, clockSkewAt: at, updatedAt: at })
+        .catch((err: Error) => this.log.error(`clock flag ${dev.sn}: ${err.message}`));
+      await this.events.add({ sn: dev.sn, kind: skewed ? 'clock_skew' : 'clock_ok', at, detail });
+    }, dev.sn);
   }
 
   async recordConfigRequest(dev: CachedDevice, msg: ConfigRequestMsg): Promise<void> {
@@ -208,7 +236,10 @@ export class DeviceRegistry implements OnModuleInit, OnApplicationShutdown {
           online: false,
           reason: 'silence',
         });
-        void this.events.add({ sn, kind: 'offline', detail: { reason: 'silence' } });
+        this.track(
+          () => this.events.add({ sn, kind: 'offline', detail: { reason: 'silence' } }),
+          sn,
+        );
       }
     } catch (err) {
       this.log.error(`offline sweep failed: ${(err as Error).message}`);

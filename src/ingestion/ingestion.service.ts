@@ -98,7 +98,8 @@ export class IngestionService implements OnModuleDestroy {
         payload: r.reason === 'too_large' ? undefined : payload,
       });
       if (r.reason === 'serial_mismatch' && this.registry.get(sn)) {
-        void this.events.add({
+        // Awaited like the handlers, so shutdown (in-flight count) covers it; add() never throws.
+        await this.events.add({
           sn,
           kind: 'serial_mismatch',
           detail: { payloadSn: r.payloadSn ?? null },
