@@ -1,4 +1,4 @@
-import { createServer, Server } from 'node:net';
+import { createServer, Server, Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Logger } from '@nestjs/common';
 import Aedes from 'aedes';
@@ -35,8 +35,17 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   });
 }
 
-function closeServer(server: Server): Promise<void> {
-  return new Promise<void>((resolve) => server.close(() => resolve()));
+/**
+ * Stops accepting at once, then closes the broker and ends the connections it
+ * does not know of (a client between TCP accept and CONNECT, or one that
+ * reconnected meanwhile): server.close() waits for every socket, so a single
+ * leftover would keep close() — and the process — from ever finishing.
+ */
+async function closeAll(broker: Aedes, servers: Server[], sockets: Set<Socket>): Promise<void> {
+  const closed = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+  await new Promise<void>((resolve) => broker.close(() => resolve()));
+  for (const s of sockets) s.destroy();
+  await Promise.all(closed);
 }
 
 /** An in-process aedes broker, so a newcomer needs no mosquitto to try the service. */
@@ -54,15 +63,23 @@ export async function startEmbeddedBroker(
   const broker = new Aedes();
   opts.auth?.attach(broker);
   const servers: Server[] = [];
+  const sockets = new Set<Socket>();
+  const track = (server: Server) =>
+    server.on('connection', (socket: Socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    });
   const connectHost = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
   try {
-    const server = createServer(broker.handle);
+    const server = track(createServer(broker.handle));
     const port = await listen(server, opts.port, opts.host);
     servers.push(server);
-    log.log(`embedded MQTT broker (aedes) listening on ${opts.host}:${port}`);
+    log.debug(`embedded MQTT broker (aedes) listening on ${opts.host}:${port}`);
     let tlsPort: number | undefined;
     if (opts.tls && tlsFiles) {
       const tlsServer = createTlsServer(tlsFiles, broker.handle);
+      // 'connection' is the raw TCP socket, before the handshake: tracked like plain ones.
+      track(tlsServer);
       // A failed handshake (wrong CA on the device, plain MQTT on the TLS port) is the client's problem.
       tlsServer.on('tlsClientError', () => undefined);
       tlsPort = await listen(tlsServer, opts.tls.port, opts.host);
@@ -75,15 +92,10 @@ export async function startEmbeddedBroker(
       tlsUrl: tlsPort === undefined ? undefined : `mqtts://${connectHost}:${tlsPort}`,
       tlsPort,
       broker,
-      async close() {
-        // Closing the broker first drops client sockets, which server.close() waits for.
-        await new Promise<void>((resolve) => broker.close(() => resolve()));
-        await Promise.all(servers.map(closeServer));
-      },
+      close: () => closeAll(broker, servers, sockets),
     };
   } catch (err) {
-    await new Promise<void>((resolve) => broker.close(() => resolve()));
-    await Promise.all(servers.map(closeServer));
+    await closeAll(broker, servers, sockets);
     throw err;
   }
 }
