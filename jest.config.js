@@ -3,6 +3,8 @@
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
 
 module.exports = {
+  // A backstop only: every e2e test and hook states its own timeout, sized for a loaded
+  // 2-core CI machine, and bounds each wait inside it below that.
   testTimeout: 60000,
   projects: [
     {

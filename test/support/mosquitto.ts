@@ -91,10 +91,13 @@ export class MosquittoProcess {
     this.child.kill('SIGHUP');
   }
 
+  /** SIGTERM, then SIGKILL if it is still there after 5 s: a stuck broker must not hold the run. */
   async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = new Promise((r) => this.child.once('exit', r));
     this.child.kill('SIGTERM');
+    const kill = setTimeout(() => this.child.kill('SIGKILL'), 5000);
     await exited;
+    clearTimeout(kill);
   }
 }

@@ -48,7 +48,7 @@ export async function subackCodes(client: MqttClient, filters: string[]): Promis
 }
 
 /** Resolves when the client's connection closes (within the timeout), else rejects. */
-export function closed(client: MqttClient, timeoutMs = 3000): Promise<void> {
+export function closed(client: MqttClient, timeoutMs = 10_000): Promise<void> {
   if (!client.connected) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('connection stayed open')), timeoutMs);

@@ -29,7 +29,7 @@ export class MqttProbe {
     await this.client.publishAsync(topic, payload, { qos: 0 });
   }
 
-  async waitFor(pred: (m: Captured) => boolean, timeoutMs = 5000): Promise<Captured> {
+  async waitFor(pred: (m: Captured) => boolean, timeoutMs = 10_000): Promise<Captured> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const m = this.messages.find(pred);

@@ -74,7 +74,7 @@ export class SseReader {
 
   /** The body text of a non-stream answer (401, 400 …). */
   async text(): Promise<string> {
-    await this.until(() => this.ended, 5000, 'end of body');
+    await this.until(() => this.ended, 10_000, 'end of body');
     return this.buffer;
   }
 
@@ -82,7 +82,11 @@ export class SseReader {
     return this.events.filter((e) => e.event === kind);
   }
 
-  async next(pred: (e: SseEvent) => boolean, timeoutMs = 5000, what = 'event'): Promise<SseEvent> {
+  async next(
+    pred: (e: SseEvent) => boolean,
+    timeoutMs = 10_000,
+    what = 'event',
+  ): Promise<SseEvent> {
     let hit: SseEvent | undefined;
     await this.until(() => (hit = this.events.find(pred)) !== undefined, timeoutMs, what);
     return hit!;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
+import { Test, TestingModule } from '@nestjs/testing';
 import { Client } from 'pg';
 import request from 'supertest';
 import { ConcentratorOptions, SimulatedConcentrator } from '../../tools/simulator/concentrator';
@@ -26,23 +26,27 @@ function adminUrl(): string {
   return url;
 }
 
+/** One statement on the server's admin database; the client is closed whatever happens. */
+async function adminQuery(sql: string): Promise<void> {
+  // A server that does not answer fails the hook instead of hanging it.
+  const admin = new Client({ connectionString: adminUrl(), connectionTimeoutMillis: 10_000 });
+  try {
+    await admin.connect();
+    await admin.query(sql);
+  } finally {
+    await admin.end().catch(() => undefined);
+  }
+}
+
 /** A fresh database per test file: files never see each other's rows. */
 export async function createTestDatabase(): Promise<TestDatabase> {
   const name = `bcb_e2e_${randomBytes(5).toString('hex')}`;
-  const admin = new Client({ connectionString: adminUrl() });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
+  await adminQuery(`CREATE DATABASE ${name}`);
   const u = new URL(adminUrl());
   u.pathname = `/${name}`;
   return {
     url: u.toString(),
-    async drop() {
-      const c = new Client({ connectionString: adminUrl() });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
+    drop: () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
   };
 }
 
@@ -55,13 +59,18 @@ export interface TestApp {
   /** supertest with the admin token preset */
   api(): TestAgent;
   http(): ReturnType<typeof request>;
-  /** Writes buffered telemetry, latest state, last-seen and rejections now. */
+  /**
+   * Writes buffered telemetry, latest state, last-seen and rejections now, and
+   * waits for the registry's background writes (online/offline flags and their
+   * event rows, discovery and clock events) started so far.
+   */
   flush(): Promise<void>;
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   /** Registers a managed concentrator through the API (expects 201); returns its serial. */
   register(sn?: string, extra?: Record<string, unknown>): Promise<string>;
   /** A simulated concentrator on this app's broker and topic root (not started; stopped on close). */
   simulator(opts?: Partial<ConcentratorOptions>): SimulatedConcentrator;
+  /** Stops its simulators, closes the app and drops its database; calling it again waits for the first call. */
   close(): Promise<void>;
 }
 
@@ -101,22 +110,59 @@ export async function bootTestApp(opts: BootOptions = {}): Promise<TestApp> {
     RATE_LIMIT_AUTH_FAILURES_PER_MIN: '1000000',
     ...opts.env,
   });
-  const moduleRef = await Test.createTestingModule({
-    imports: [AppModule.register(config, { brokerAuth: opts.brokerAuth })],
-  }).compile();
-  const app = moduleRef.createNestApplication({ bodyParser: false, logger: ['error', 'warn'] });
-  await configureApp(app);
-  await app.listen(0, '127.0.0.1');
-  const server = app.getHttpServer();
-  await waitFor(
-    async () => (await request(server).get('/health')).status === 200,
-    15000,
-    'app healthy',
-  );
+  let moduleRef: TestingModule | undefined;
+  let app: INestApplication | undefined;
+  let pg: Client | undefined;
+  try {
+    moduleRef = await Test.createTestingModule({
+      imports: [AppModule.register(config, { brokerAuth: opts.brokerAuth })],
+    }).compile();
+    app = moduleRef.createNestApplication({
+      bodyParser: false,
+      logger: ['error', 'warn'],
+      // A test that failed half-way may leave a stream or a request open; close() must not wait for it.
+      forceCloseConnections: true,
+    });
+    await configureApp(app);
+    await app.listen(0, '127.0.0.1');
+    const server = app.getHttpServer();
+    await waitFor(
+      async () => (await request(server).get('/health')).status === 200,
+      15000,
+      'app healthy',
+    );
+    pg = new Client({ connectionString: db.url, connectionTimeoutMillis: 10_000 });
+    await pg.connect();
+  } catch (err) {
+    // A half-booted app holds a listening server, a broker connection and a pool: close them,
+    // or they keep Jest from exiting after the failure.
+    await pg?.end().catch(() => undefined);
+    await (app ?? moduleRef)?.close().catch(() => undefined);
+    if (!opts.db) await db.drop().catch(() => undefined);
+    throw err;
+  }
+  return testApp(app, pg, config, root, mqttUrl, db, opts);
+}
 
-  const pg = new Client({ connectionString: db.url });
-  await pg.connect();
+function testApp(
+  app: INestApplication,
+  pg: Client,
+  config: AppConfig,
+  root: string,
+  mqttUrl: string,
+  db: TestDatabase,
+  opts: BootOptions,
+): TestApp {
+  const server = app.getHttpServer();
   const simulators: SimulatedConcentrator[] = [];
+  let closing: Promise<void> | undefined;
+  const close = async () => {
+    // Every step runs even if an earlier one failed: each holds a handle of its own.
+    for (const d of simulators) await d.stop().catch(() => undefined);
+    const results = await Promise.allSettled([pg.end(), app.close()]);
+    if (!opts.db) await db.drop();
+    for (const r of results) if (r.status === 'rejected') throw r.reason;
+  };
   const auth = (t: request.Test) => t.set('Authorization', `Bearer ${ADMIN_TOKEN}`);
   return {
     app,
@@ -135,6 +181,7 @@ export async function bootTestApp(opts: BootOptions = {}): Promise<TestApp> {
     async flush() {
       await app.get(TelemetryWriter).drain();
       await app.get(LatestStore).flush();
+      await app.get(DeviceRegistry).drain();
       await app.get(DeviceRegistry).flushSeen();
       await app.get(RejectionsService).flush();
     },
@@ -163,25 +210,43 @@ export async function bootTestApp(opts: BootOptions = {}): Promise<TestApp> {
       simulators.push(d);
       return d;
     },
-    async close() {
-      for (const d of simulators) await d.stop().catch(() => undefined);
-      await pg.end();
-      await app.close();
-      if (!opts.db) await db.drop();
-    },
+    // Idempotent: a test's own cleanup and the file's afterAll may both call it.
+    close: () => (closing ??= close()),
   };
 }
 
+/**
+ * Polls until `check` holds. The deadline is what a loaded 2-core CI machine
+ * needs, not what a fast laptop needs; keep it below the test's own timeout so
+ * the failure names what was awaited.
+ */
 export async function waitFor(
   check: () => Promise<boolean> | boolean,
-  timeoutMs = 5000,
+  timeoutMs = 10_000,
   what = 'condition',
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** `promise`, or a rejection naming `what` after `timeoutMs` (the timer does not outlive it). */
+export async function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
