@@ -70,7 +70,7 @@ describe('firmware and upgrades (real broker, real PostgreSQL, simulator downloa
         const c = (await t.api().get(`/api/v1/concentrators/${d.sn}`)).body;
         return c.online === true && c.fw === d.fw;
       },
-      5000,
+      10_000,
       'online with fw',
     );
     return d;
@@ -127,7 +127,7 @@ describe('firmware and upgrades (real broker, real PostgreSQL, simulator downloa
     (await t.api().get(`/api/v1/upgrades/${id}`).expect(200)).body;
   const targetOf = async (id: string, sn: string): Promise<Target> =>
     ((await campaign(id)).targets as Target[]).find((x) => x.sn === sn)!;
-  const waitTarget = async (id: string, sn: string, states: string[], timeoutMs = 10000) => {
+  const waitTarget = async (id: string, sn: string, states: string[], timeoutMs = 15_000) => {
     let last: Target | undefined;
     await waitFor(
       async () => {
@@ -154,7 +154,8 @@ describe('firmware and upgrades (real broker, real PostgreSQL, simulator downloa
       env: {
         DATA_DIR: dataDir,
         FIRMWARE_MAX_BYTES: String(MAX_BYTES),
-        COMMAND_TIMEOUT_S: '1',
+        // Short for the retry test, yet no ack on a loaded machine is late for the others.
+        COMMAND_TIMEOUT_S: '2',
         UPGRADE_RATE_PER_MIN: '1000',
         UPGRADE_HTTP_ALLOW_HOSTS: 'fw.lan, 127.0.0.1',
       },
@@ -163,22 +164,26 @@ describe('firmware and upgrades (real broker, real PostgreSQL, simulator downloa
     baseUrl = `http://127.0.0.1:${addr.port}`;
     probe = await MqttProbe.connect(t.mqttUrl);
     await probe.subscribe(`${t.root}/+/todev`);
-  });
+  }, 30_000);
   afterAll(async () => {
     readers.forEach((r) => r.close());
     for (const d of devices) await d.stop().catch(() => undefined);
     await probe?.close();
     await t?.close();
     rmSync(dataDir, { recursive: true, force: true });
-  });
+  }, 30_000);
 
   describe('firmware store', () => {
     const bytes = image(20_000);
-    let first: Body;
+    // Stored by whichever test needs it first, so each of them also runs alone (-t).
+    let stored: Promise<Body> | undefined;
+    const storeFirst = () =>
+      (stored ??= upload(bytes, '2.0.0', 'RJ-C8', 'rj-c8-2.0.0.bin')
+        .expect(201)
+        .then((r) => r.body as Body));
 
     it('stores an upload content-addressed, with sha256 and size computed, and lists it', async () => {
-      const r = await upload(bytes, '2.0.0', 'RJ-C8', 'rj-c8-2.0.0.bin').expect(201);
-      first = r.body;
+      const first = await storeFirst();
       expect(first).toMatchObject({
         version: '2.0.0',
         model: 'RJ-C8',
@@ -205,9 +210,10 @@ describe('firmware and upgrades (real broker, real PostgreSQL, simulator downloa
         outcome: 'ok',
         statusCode: 201,
       });
-    });
+    }, 30_000);
 
     it('the same bytes and labels again → 200 with the first record; relabelling → 409', async () => {
+      const first = await storeFirst();
       const again = await upload(bytes, '2.0.0', 'RJ-C8').expect(200);
       expect(again.body.id).toBe(first.id);
       const relabel = await upload(bytes, '2.0.1', 'RJ-C8').expect(409);
@@ -221,7 +227,7 @@ describe('firmware and upgrades (real broker, real PostgreSQL, simulator downloa
         1,
       );
       expect(readdirSync(join(dataDir, 'firmware', '.incoming'))).toEqual([]);
-    });
+    }, 30_000);
 
     it('refuses bad forms: no file, bad version, unknown field', async () => {
       await t.api().post('/api/v1/firmware').field('version', '1.0').expect(400);
@@ -242,7 +248,7 @@ describe('firmware and upgrades (real broker, real PostgreSQL, simulator downloa
         .attach('other', image(10), 'b.bin')
         .expect(400);
       expect(readdirSync(join(dataDir, 'firmware', '.incoming'))).toEqual([]);
-    });
+    }, 30_000);
 
     it('needs an admin token', async () => {
       await t
@@ -252,7 +258,7 @@ describe('firmware and upgrades (real broker, real PostgreSQL, simulator downloa
         .attach('file', image(10), 'a.bin')
         .expect(401);
       await t.http().get('/api/v1/firmware').expect(401);
-    });
+    }, 30_000);
 
     it('refuses an image over FIRMWARE_MAX_BYTES with 413, keeps nothing, audits the refusal', async () => {
       const r = await upload(image(MAX_BYTES + 1), '9.9.9').expect(413);
@@ -271,9 +277,10 @@ describe('firmware and upgrades (real broker, real PostgreSQL, simulator downloa
       for (const a of refusals)
         expect(a).toMatchObject({ outcome: 'refused', actor: 'bootstrap-admin' });
       expect(refusals.map((a) => (a.detail as Body).version)).toContain('9.9.9');
-    });
+    }, 30_000);
 
     it('serves images to devices without a token: length, type, strong ETag, ranges, 304', async () => {
+      await storeFirst();
       const path = `/firmware/${sha(bytes)}`;
       const full = await t.http().get(path).responseType('blob').expect(200);
       expect(Buffer.compare(full.body as Buffer, bytes)).toBe(0);
@@ -313,7 +320,7 @@ describe('firmware and upgrades (real broker, real PostgreSQL, simulator downloa
         .set('If-None-Match', `"${sha(bytes)}"`)
         .expect(304);
       await t.http().head(path).expect(200).expect('Content-Length', String(bytes.length));
-    });
+    }, 30_000);
 
     it('400 for anything but a lowercase sha256, 404 for an unknown one', async () => {
       await t
@@ -329,14 +336,14 @@ describe('firmware and upgrades (real broker, real PostgreSQL, simulator downloa
         .http()
         .get(`/firmware/${'0'.repeat(64)}`)
         .expect(404);
-    });
+    }, 30_000);
   });
 
   describe('campaigns', () => {
     // Devices download from this test app, as PUBLIC_BASE_URL would say (the port is known only now).
     beforeEach(() => {
       t.config.http.publicBaseUrl = baseUrl;
-    });
+    }, 30_000);
 
     it('refuses a firmwareId campaign while PUBLIC_BASE_URL is unset (devices cannot reach localhost)', async () => {
       t.config.http.publicBaseUrl = undefined;
@@ -348,7 +355,7 @@ describe('firmware and upgrades (real broker, real PostgreSQL, simulator downloa
       expect((await t.api().get(`/api/v1/firmware/${fw.body.id as string}`)).body.url).toBe(
         `${baseUrl}/firmware/${fw.body.sha256 as string}`,
       );
-    });
+    }, 30_000);
 
     it('uploaded image → upgrade command → simulator downloads it → progress → done with the new version', async () => {
       const bytes = image(30_000);
@@ -415,7 +422,7 @@ describe('firmware and upgrades (real broker, real PostgreSQL, simulator downloa
       // Every stage reached the live stream (SSE), in order.
       await sse.next(
         (e) => (e.data as { upgrade: Body }).upgrade.state === 'done',
-        3000,
+        10_000,
         'done event',
       );
       sse.close();
@@ -427,7 +434,7 @@ describe('firmware and upgrades (real broker, real PostgreSQL, simulator downloa
 
       await waitFor(
         async () => (await campaign(id)).state === 'finished',
-        5000,
+        10_000,
         'campaign finished',
       );
       const c = await campaign(id);
@@ -442,7 +449,7 @@ describe('firmware and upgrades (real broker, real PostgreSQL, simulator downloa
       });
       const rows = await audit('upgrade.create');
       expect(rows.find((a) => a.target === id)).toMatchObject({ outcome: 'ok', statusCode: 201 });
-    });
+    }, 45_000);
 
     it('waits for an offline target and upgrades it when it connects', async () => {
       const bytes = image(5000);
@@ -462,7 +469,7 @@ describe('firmware and upgrades (real broker, real PostgreSQL, simulator downloa
         state: 'done',
         reportedVersion: '3.1.0',
       });
-    });
+    }, 45_000);
 
     it('external URL: device reports a sha256 mismatch → failed with its message', async () => {
       const bytes = image(4000);
@@ -482,7 +489,7 @@ describe('firmware and upgrades (real broker, real PostgreSQL, simulator downloa
       expect(failed).toMatchObject({ state: 'failed', reason: 'device: sha256 mismatch' });
       expect(failed.lastMessage).toMatchObject({ state: 'failed', msg: 'sha256 mismatch' });
       expect(d.fw).toBe('3.9.0');
-    });
+    }, 30_000);
 
     it.each([
       [
@@ -503,19 +510,23 @@ describe('firmware and upgrades (real broker, real PostgreSQL, simulator downloa
       ['fractional size', { size: 1.5 }, /size/],
       ['bad version', { version: '1.0 beta' }, /version/],
       ['firmwareId and url', { firmwareId: '00000000-0000-4000-8000-000000000000' }, /either/],
-    ])('refuses %s with 400 and audits it', async (_name, patch, message) => {
-      const sn = newSerial();
-      await register(sn);
-      const r = await start(ext({ targets: [sn], ...patch })).expect(400);
-      expect(JSON.stringify(r.body.message)).toMatch(message);
-      const row = (await audit('upgrade.create')).find(
-        (a) =>
-          (a.detail as Body).targets &&
-          a.statusCode === 400 &&
-          (a.detail as Body).error === r.body.message,
-      );
-      expect(row).toMatchObject({ outcome: 'refused', actor: 'bootstrap-admin' });
-    });
+    ])(
+      'refuses %s with 400 and audits it',
+      async (_name, patch, message) => {
+        const sn = newSerial();
+        await register(sn);
+        const r = await start(ext({ targets: [sn], ...patch })).expect(400);
+        expect(JSON.stringify(r.body.message)).toMatch(message);
+        const row = (await audit('upgrade.create')).find(
+          (a) =>
+            (a.detail as Body).targets &&
+            a.statusCode === 400 &&
+            (a.detail as Body).error === r.body.message,
+        );
+        expect(row).toMatchObject({ outcome: 'refused', actor: 'bootstrap-admin' });
+      },
+      30_000,
+    );
 
     it('accepts plain http for an allowed host, and needs exactly one source', async () => {
       const sn = newSerial();
@@ -531,7 +542,7 @@ describe('firmware and upgrades (real broker, real PostgreSQL, simulator downloa
         targets: [sn],
       }).expect(400);
       expect(partial.body.message).toMatch(/needs sha256, size/);
-    });
+    }, 30_000);
 
     it('lists unknown and pending serials with 400', async () => {
       const managed = newSerial();
@@ -540,14 +551,14 @@ describe('firmware and upgrades (real broker, real PostgreSQL, simulator downloa
       await pending.start(); // discovered, not adopted
       await waitFor(
         async () => (await t.api().get(`/api/v1/concentrators/${pending.sn}`)).status === 200,
-        5000,
+        10_000,
       );
       const unknown = newSerial();
       const r = await start(ext({ targets: [managed, pending.sn, unknown] })).expect(400);
       expect(r.body).toMatchObject({ unknown: [unknown], pending: [pending.sn] });
       await start(ext({ targets: ['123'] })).expect(400);
       await start(ext({ targets: { site: 'nowhere' } })).expect(400);
-    });
+    }, 30_000);
 
     it('refuses a downgrade per target, 409 when no target is eligible, and installs it with allowDowngrade', async () => {
       const bytes = image(3000);
@@ -594,7 +605,7 @@ describe('firmware and upgrades (real broker, real PostgreSQL, simulator downloa
         reportedVersion: '0.9.0',
       });
       expect(newer.fw).toBe('0.9.0');
-    });
+    }, 60_000);
 
     it('upgrades a whole site and skips a device already in a running campaign', async () => {
       const site = `site-${randomBytes(3).toString('hex')}`;
@@ -613,12 +624,13 @@ describe('firmware and upgrades (real broker, real PostgreSQL, simulator downloa
       });
       expect(ts.find((x) => x.sn === b.sn)).toMatchObject({ state: 'queued' });
       expect(first.body.targets[0].state).toBe('queued');
-    });
+    }, 30_000);
 
     it('retries a command the device never acks, then fails the target', async () => {
       const d = await online({ fw: '1.0.0', ackRate: 0 });
       const id = (await start(ext({ targets: [d.sn] })).expect(201)).body.id as string;
-      const failed = await waitTarget(id, d.sn, ['failed'], 15000);
+      // Three attempts: each waits COMMAND_TIMEOUT_S for the ack, then the next runner pass.
+      const failed = await waitTarget(id, d.sn, ['failed'], 25_000);
       expect(failed).toMatchObject({ attempts: 3, reason: 'no ack after 3 attempts' });
       const sent = todev(d.sn).filter((m) => m.type === 'upgrade');
       expect(sent).toHaveLength(3);
@@ -628,7 +640,7 @@ describe('firmware and upgrades (real broker, real PostgreSQL, simulator downloa
         .get(`/api/v1/commands/${failed.commandId as string}`)
         .expect(200);
       expect(last.body.state).toBe('timeout');
-    });
+    }, 45_000);
 
     it('expires targets still open at the deadline and finishes the campaign', async () => {
       const sn = newSerial();
@@ -641,10 +653,10 @@ describe('firmware and upgrades (real broker, real PostgreSQL, simulator downloa
       );
       // Time travel: the deadline is now.
       await t.query(`UPDATE upgrade_campaigns SET deadline_at = now() WHERE id = $1`, [id]);
-      const expired = await waitTarget(id, sn, ['expired'], 5000);
+      const expired = await waitTarget(id, sn, ['expired'], 10_000);
       expect(expired.reason).toMatch(/deadline passed while queued/);
-      await waitFor(async () => (await campaign(id)).state === 'finished', 5000, 'finished');
-    });
+      await waitFor(async () => (await campaign(id)).state === 'finished', 10_000, 'finished');
+    }, 30_000);
 
     it('sends at most UPGRADE_RATE_PER_MIN devices per minute', async () => {
       // Earlier sends fall out of the one-minute window while this test runs; move them out now.
@@ -660,15 +672,15 @@ describe('firmware and upgrades (real broker, real PostgreSQL, simulator downloa
         const b = await online({ fw: '6.0.0' });
         const id = (await start({ firmwareId: fw.id, targets: [a.sn, b.sn] }).expect(201)).body
           .id as string;
-        await waitFor(async () => (await campaign(id)).totals.done === 1, 10000, 'one done');
+        await waitFor(async () => (await campaign(id)).totals.done === 1, 20_000, 'one done');
         await new Promise((r) => setTimeout(r, 1500));
         expect((await campaign(id)).totals).toMatchObject({ done: 1, queued: 1 });
         t.config.firmware.ratePerMin = 1000;
-        await waitFor(async () => (await campaign(id)).totals.done === 2, 10000, 'both done');
+        await waitFor(async () => (await campaign(id)).totals.done === 2, 20_000, 'both done');
       } finally {
         t.config.firmware.ratePerMin = saved;
       }
-    });
+    }, 60_000);
 
     it('ignores progress reports for ids it did not send, or sent to another serial', async () => {
       const other = await online({ fw: '1.0.0' });
@@ -691,7 +703,7 @@ describe('firmware and upgrades (real broker, real PostgreSQL, simulator downloa
         lastMessage: null,
       });
       expect((await targetOf(id, victim.sn)).state).not.toBe('done');
-    });
+    }, 30_000);
 
     it('deletes an image record and its bytes, but not while a running campaign installs it', async () => {
       const bytes = image(800);
@@ -723,7 +735,7 @@ describe('firmware and upgrades (real broker, real PostgreSQL, simulator downloa
         'ok',
         'refused',
       ]);
-    });
+    }, 30_000);
 
     it('documents the routes in OpenAPI', async () => {
       const doc = (await t.http().get('/docs-json').expect(200)).body as {
@@ -739,12 +751,12 @@ describe('firmware and upgrades (real broker, real PostgreSQL, simulator downloa
         expect(doc.paths[p]).toBeDefined();
       }
       expect(JSON.stringify(doc.paths['/api/v1/firmware'].post)).toMatch(/multipart\/form-data/);
-    });
+    }, 30_000);
 
     it('404 for an unknown campaign, 400 for a malformed id, admin only', async () => {
       await t.api().get('/api/v1/upgrades/00000000-0000-4000-8000-000000000000').expect(404);
       await t.api().get('/api/v1/upgrades/nope').expect(400);
       await request(t.app.getHttpServer()).get('/api/v1/upgrades').expect(401);
-    });
+    }, 30_000);
   });
 });
