@@ -107,8 +107,8 @@ describe('API access: tokens, roles, headers, limits on input', () => {
     const revoked = await createToken(t, 'admin', { name: 'e2e-revoked' });
     expect((await t.api().delete(`/api/v1/tokens/${revoked.id}`)).status).toBe(204);
     tokens.revoked = revoked.token;
-  });
-  afterAll(() => t?.close());
+  }, 30_000);
+  afterAll(() => t?.close(), 30_000);
 
   describe('tokens', () => {
     it('shows a token once, stores only its SHA-256, and lists tokens without secrets', async () => {
@@ -151,10 +151,10 @@ describe('API access: tokens, roles, headers, limits on input', () => {
           );
           return i?.lastUsedAt != null;
         },
-        5000,
+        10_000,
         'lastUsedAt',
       );
-    });
+    }, 30_000);
 
     it('revokes immediately (204), 404 for unknown ids, and audits creation and revocation', async () => {
       const tok = await createToken(t, 'operator');
@@ -182,7 +182,7 @@ describe('API access: tokens, roles, headers, limits on input', () => {
         { action: 'token.create', outcome: 'ok', actor: 'bootstrap-admin' },
         { action: 'token.revoke', outcome: 'ok', actor: 'bootstrap-admin' },
       ]);
-    });
+    }, 30_000);
 
     it('refuses expired tokens, past expiry dates, and token management below admin', async () => {
       const past = await t
@@ -224,7 +224,7 @@ describe('API access: tokens, roles, headers, limits on input', () => {
       expect(mine.body.createdBy).toMatch(/^e2e-admin#[0-9a-f]{8}$/);
       // The bootstrap admin token still works next to DB tokens.
       expect((await t.api().get('/api/v1/tokens')).status).toBe(200);
-    });
+    }, 30_000);
 
     it('accepts the scheme in any case and refuses malformed headers', async () => {
       expect(
@@ -245,14 +245,14 @@ describe('API access: tokens, roles, headers, limits on input', () => {
         expect({ h, status: r.status }).toEqual({ h, status: 401 });
         expect(r.headers['www-authenticate']).toContain('Bearer');
       }
-    });
+    }, 30_000);
   });
 
   describe('route table', () => {
     let routes: HttpRoute[];
     beforeAll(() => {
       routes = t.app.get(RouteTable).routes();
-    });
+    }, 30_000);
 
     it('is the router: every Express route is a controller route with its metadata, or the docs', () => {
       const known = new Set(routes.map((r) => `${r.method} ${r.path}`));
@@ -270,7 +270,7 @@ describe('API access: tokens, roles, headers, limits on input', () => {
           expect.objectContaining({ method: 'POST', path: '/api/v1/tokens', minRole: 'admin' }),
         ]),
       );
-    });
+    }, 30_000);
 
     it('every non-public route declares @MinRole, and only the listed routes are public', () => {
       const missing = routes
@@ -283,7 +283,7 @@ describe('API access: tokens, roles, headers, limits on input', () => {
       expect(mismatch).toEqual([]);
       const outsideApi = routes.filter((r) => !r.public && !r.path.startsWith('/api/v1/'));
       expect(outsideApi).toEqual([]);
-    });
+    }, 30_000);
 
     it('answers each route × {viewer, operator, admin, none, revoked, malformed} per its minimum role', async () => {
       const sn = newSerial();
@@ -330,7 +330,7 @@ describe('API access: tokens, roles, headers, limits on input', () => {
         }
       }
       expect(failures).toEqual([]);
-    });
+    }, 90_000);
   });
 
   describe('HTTP hardening', () => {
@@ -368,7 +368,7 @@ describe('API access: tokens, roles, headers, limits on input', () => {
       expect(api.headers['cache-control']).toBe('no-store');
       expect(api.headers['x-content-type-options']).toBe('nosniff');
       expect(api.headers['x-frame-options']).toBe('SAMEORIGIN');
-    });
+    }, 30_000);
 
     it('rejects bodies over HTTP_BODY_LIMIT with 413, before authentication', async () => {
       const big = JSON.stringify({ sn: newSerial(), name: 'x'.repeat(40 * 1024) });
@@ -385,7 +385,7 @@ describe('API access: tokens, roles, headers, limits on input', () => {
         .set('Content-Type', 'application/json')
         .send(big);
       expect(anon.status).toBe(413);
-    });
+    }, 30_000);
 
     it('refuses fields outside the DTO (mass assignment) with 400', async () => {
       const sn = newSerial();
@@ -436,7 +436,7 @@ describe('API access: tokens, roles, headers, limits on input', () => {
         sn,
       ]);
       expect(row[0].name).toBe('n');
-    });
+    }, 30_000);
   });
 });
 
@@ -463,8 +463,8 @@ describe('API access: rate limits (per token, commands, auth failures)', () => {
         TRUST_PROXY: 'loopback',
       },
     });
-  });
-  afterAll(() => t?.close());
+  }, 30_000);
+  afterAll(() => t?.close(), 30_000);
 
   it('limits each token separately (429 with Retry-After); /health and /metrics are not limited', async () => {
     const a = (await createToken(t, 'viewer')).token;
@@ -483,7 +483,7 @@ describe('API access: rate limits (per token, commands, auth failures)', () => {
       expect((await t.http().get('/metrics')).status).toBe(200);
     }
     expect(await metric('bcb_api_rate_limited_total{limit="default"}')).toBe(1);
-  });
+  }, 30_000);
 
   it('limits command routes more strictly, and audits the refusal', async () => {
     const op = await createToken(t, 'operator');
@@ -517,7 +517,7 @@ describe('API access: rate limits (per token, commands, auth failures)', () => {
       limit: 'commands',
     });
     expect(await metric('bcb_api_rate_limited_total{limit="commands"}')).toBe(1);
-  });
+  }, 30_000);
 
   it('audits 401 and 403 on command routes', async () => {
     const viewer = (await createToken(t, 'viewer')).token;
@@ -543,7 +543,7 @@ describe('API access: rate limits (per token, commands, auth failures)', () => {
       role: 'viewer',
     });
     expect(await metric('bcb_api_forbidden_total{min_role="operator"}')).toBe(1);
-  });
+  }, 30_000);
 
   it('blocks an IP after repeated 401s, even with a valid token, for the window', async () => {
     const good = (await createToken(t, 'viewer')).token;
@@ -565,5 +565,5 @@ describe('API access: rate limits (per token, commands, auth failures)', () => {
     ).toBe(200);
     expect(await metric('bcb_api_auth_failures_total{reason="invalid"}')).toBe(before + 4);
     expect(await metric('bcb_api_auth_failures_total{reason="blocked"}')).toBe(1);
-  });
+  }, 30_000);
 });

@@ -35,16 +35,16 @@ describe('alarms and device events (real broker, real PostgreSQL)', () => {
     return r.body;
   };
   const until = async (query: string, pred: (items: AlarmBody[]) => boolean, what: string) => {
-    await waitFor(async () => pred((await alarms(query)).items), 5000, what);
+    await waitFor(async () => pred((await alarms(query)).items), 10_000, what);
     return (await alarms(query)).items;
   };
 
   beforeAll(async () => {
     t = await bootTestApp({ env: { RATE_LIMIT_PER_MIN: '100000' } });
-  });
+  }, 30_000);
   afterAll(async () => {
-    await t.close();
-  });
+    await t?.close();
+  }, 30_000);
 
   it('raises, repeats (count, last value) and clears one alarm per sn+line+code at device time', async () => {
     const d = await managedDevice();
@@ -151,7 +151,7 @@ describe('alarms and device events (real broker, real PostgreSQL)', () => {
 
     const one = await t.api().get(`/api/v1/alarms/${raised.id}`).expect(200);
     expect(one.body).toMatchObject({ id: raised.id, active: false, clearValue: 4 });
-  });
+  }, 45_000);
 
   it('keeps a clear with nothing open as a closed, flagged row that opens nothing', async () => {
     const d = await managedDevice();
@@ -174,7 +174,7 @@ describe('alarms and device events (real broker, real PostgreSQL)', () => {
       (i) => i.length === 1 && !i[0].unmatchedClear,
       'raise after unmatched clear',
     );
-  });
+  }, 30_000);
 
   it('filters the list by active, sn, code and line, newest first, paginated', async () => {
     const a = await managedDevice();
@@ -206,7 +206,7 @@ describe('alarms and device events (real broker, real PostgreSQL)', () => {
       expect((await t.api().get(`/api/v1/alarms?${bad}`)).status).toBe(400);
     }
     expect((await t.http().get('/api/v1/alarms')).status).toBe(401);
-  });
+  }, 30_000);
 
   it('acks once (who, when, note), keeps the first ack on a repeat, audits both, 404 for unknown', async () => {
     const d = await managedDevice();
@@ -311,7 +311,7 @@ describe('alarms and device events (real broker, real PostgreSQL)', () => {
       (x: { detail: { alarmId: string } }) => x.detail?.alarmId === '999999999',
     );
     expect(refused).toMatchObject({ outcome: 'refused', statusCode: 404 });
-  });
+  }, 45_000);
 
   it('records switch changes with their cause as status events, skipping unchanged repeats', async () => {
     const d = await managedDevice(3);
@@ -325,12 +325,12 @@ describe('alarms and device events (real broker, real PostgreSQL)', () => {
     };
     // First report of every line (as after `query what=status`): recorded, the state was unknown.
     await d.publishStatus(undefined, 'power_on');
-    await waitFor(async () => (await events()).total === 3, 5000, 'first status recorded');
+    await waitFor(async () => (await events()).total === 3, 10_000, 'first status recorded');
     // The same states again are not changes.
     await d.publishStatus();
     const ts = d.nowS() + 2;
     await d.publish({ type: 'status', ts, lines: [{ line: 2, on: false, cause: 'leakage' }] });
-    await waitFor(async () => (await events()).total === 4, 5000, 'trip recorded');
+    await waitFor(async () => (await events()).total === 4, 10_000, 'trip recorded');
     const list = await events();
     expect(list.total).toBe(4);
     expect(list.items[0]).toMatchObject({
@@ -367,5 +367,5 @@ describe('alarms and device events (real broker, real PostgreSQL)', () => {
     );
     expect((await t.api().get(`/api/v1/concentrators/${newSerial()}/events`)).status).toBe(404);
     expect((await t.api().get('/api/v1/concentrators/12ab/events')).status).toBe(400);
-  });
+  }, 30_000);
 });

@@ -40,11 +40,11 @@ describe('energy per period and CSV exports (real PostgreSQL)', () => {
             sn,
           ])
         )[0].n === 12,
-      5000,
+      10_000,
       'rows stored',
     );
-  });
-  afterAll(() => t.close());
+  }, 40_000);
+  afterAll(() => t?.close(), 30_000);
 
   it('sums kWh per local day, anchored on the reading before the range, across a counter reset', async () => {
     const from = new Date(D).toISOString();
@@ -58,7 +58,7 @@ describe('energy per period and CSV exports (real PostgreSQL)', () => {
       { periodStart: new Date(D).toISOString(), line: 1, kwh: 10, resets: 0, readings: 2 },
       { periodStart: new Date(D + dayMs).toISOString(), line: 1, kwh: 7, resets: 1, readings: 3 },
     ]);
-  });
+  }, 15_000);
 
   it('aligns to another zone and to hours', async () => {
     const from = new Date(D).toISOString();
@@ -75,12 +75,12 @@ describe('energy per period and CSV exports (real PostgreSQL)', () => {
       .expect(200);
     expect(hourly.body.items).toHaveLength(5);
     expect(hourly.body.totalKwh).toBe(17);
-  });
+  }, 15_000);
 
   it('refuses a bad time zone or period', async () => {
     await t.api().get(`/api/v1/concentrators/${sn}/energy?tz=Mars/Olympus`).expect(400);
     await t.api().get(`/api/v1/concentrators/${sn}/energy?period=week`).expect(400);
-  });
+  }, 15_000);
 
   it('answers CSV for Accept: text/csv on energy and telemetry', async () => {
     const from = new Date(D).toISOString();
@@ -114,5 +114,5 @@ describe('energy per period and CSV exports (real PostgreSQL)', () => {
     expect(bucketed.text.split('\r\n')[0]).toBe(
       'bucket,line,samples,voltageV_min,voltageV_avg,voltageV_max',
     );
-  });
+  }, 15_000);
 });

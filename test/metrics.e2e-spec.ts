@@ -72,12 +72,12 @@ describe('/metrics and certificate expiry in /health', () => {
         CERT_WARN_DAYS: '30',
       },
     });
-  });
+  }, 30_000);
   afterAll(async () => {
     for (const d of devices) await d.stop().catch(() => undefined);
     await t?.close();
     rmSync(dir, { recursive: true, force: true });
-  });
+  }, 30_000);
 
   const device = async (sn: string, password?: string) => {
     const d = new SimulatedConcentrator({
@@ -102,7 +102,7 @@ describe('/metrics and certificate expiry in /health', () => {
     expect(res.text).toMatch(/^# TYPE bcb_telemetry_flush_duration_seconds histogram$/m);
     expect(res.text).toMatch(/^process_cpu_user_seconds_total \d/m);
     expect(res.text).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
-  });
+  }, 30_000);
 
   it('counts messages, rejections by reason, stored rows and batches; devices and commands', async () => {
     const managed = newSerial();
@@ -121,13 +121,13 @@ describe('/metrics and certificate expiry in /health', () => {
     await p.publishStatus();
     await waitFor(
       async () => (await t.query('SELECT 1 FROM telemetry WHERE sn = $1', [managed])).length === 4,
-      5000,
+      10_000,
       'rows',
     );
     await waitFor(
       async () =>
         (await t.query(`SELECT 1 FROM concentrators WHERE sn = $1`, [pendingSn])).length === 1,
-      5000,
+      10_000,
       'pending',
     );
 
@@ -143,7 +143,7 @@ describe('/metrics and certificate expiry in /health', () => {
         ]);
         return r[0]?.state === 'acked';
       },
-      5000,
+      10_000,
       'command acked',
     );
     await t.flush();
@@ -184,8 +184,8 @@ describe('/metrics and certificate expiry in /health', () => {
     // Counted at most once a second: an earlier scrape may still be cached.
     const commandsMatch = (mm: Map<string, number>) =>
       db.every((r) => mm.get(`bcb_commands{type="${r.type}",state="${r.state}"}`) === r.n);
-    await waitFor(async () => commandsMatch(await scrape()), 3000, 'commands gauge');
-  });
+    await waitFor(async () => commandsMatch(await scrape()), 10_000, 'commands gauge');
+  }, 45_000);
 
   it('counts API and broker authentication failures', async () => {
     const before = await scrape();
@@ -211,7 +211,7 @@ describe('/metrics and certificate expiry in /health', () => {
     expect(diff('bcb_api_auth_failures_total', { reason: 'missing' })).toBe(1);
     expect(diff('bcb_api_auth_failures_total', { reason: 'invalid' })).toBe(1);
     expect(diff('bcb_broker_auth_failures_total')).toBe(1);
-  });
+  }, 30_000);
 
   it('reports certificate expiry days, and /health warns under CERT_WARN_DAYS but stays 200', async () => {
     const m = await scrape();
@@ -235,5 +235,5 @@ describe('/metrics and certificate expiry in /health', () => {
     expect(res.body.warnings).toEqual([
       expect.stringContaining('EMBEDDED_MQTT_TLS_CERT_FILE: certificate expires in 9 days'),
     ]);
-  });
+  }, 30_000);
 });

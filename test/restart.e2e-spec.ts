@@ -1,4 +1,3 @@
-import { SimulatedConcentrator } from '../tools/simulator/concentrator';
 import {
   bootTestApp,
   createTestDatabase,
@@ -14,11 +13,11 @@ describe('restart', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-  });
+  }, 15_000);
   afterAll(async () => {
     await t?.close();
-    await db.drop();
-  });
+    await db?.drop();
+  }, 30_000);
 
   it('keeps registry, telemetry and latest state across a restart, and flushes buffered rows on close', async () => {
     const root = `e2e${Date.now().toString(36)}/devs`;
@@ -30,13 +29,8 @@ describe('restart', () => {
     });
     const sn = newSerial();
     await t.api().post('/api/v1/concentrators').send({ sn, name: 'Boiler room' }).expect(201);
-    const d = new SimulatedConcentrator({
-      brokerUrl: t.mqttUrl,
-      sn,
-      topicRoot: root,
-      intervalMs: 0,
-      lines: 3,
-    });
+    // Owned by the app, so a failure before d.stop() still ends its connection in close().
+    const d = t.simulator({ sn, lines: 3 });
     await d.start();
     const ts = Math.floor(Date.now() / 1000) - 30;
     await d.publish({
@@ -46,7 +40,7 @@ describe('restart', () => {
     });
     await waitFor(
       async () => (await t!.http().get('/health')).body.ingest.bufferedRows === 3,
-      5000,
+      10_000,
       'buffered',
     );
     await d.stop();
@@ -64,5 +58,5 @@ describe('restart', () => {
     expect(latest.body.lines.map((l: { voltageV: number }) => l.voltageV)).toEqual([230, 231, 232]);
     const migrations = await t.query<{ n: number }>('SELECT count(*)::int AS n FROM migrations');
     expect(migrations[0].n).toBeGreaterThan(0);
-  });
+  }, 60_000);
 });

@@ -24,11 +24,11 @@ describe('telemetry SQL', () => {
       `INSERT INTO concentrators (sn, state, report_s, heartbeat_s, delta_pct) VALUES ($1, 'managed', 60, 30, 5)`,
       [sn],
     );
-  });
+  }, 30_000);
   afterAll(async () => {
-    await ds.destroy();
-    await db.drop();
-  });
+    await ds?.destroy();
+    await db?.drop();
+  }, 15_000);
 
   it('creates daily partitions once and routes rows to them', async () => {
     const [first] = await ds.query(ENSURE_PARTITIONS, ['2026-11-19', '2026-11-21']);
@@ -43,7 +43,7 @@ describe('telemetry SQL', () => {
       [sn, t0],
     );
     expect(row.part).toBe('telemetry_20261120');
-  });
+  }, 10_000);
 
   it('inserts a batch in one statement, skipping duplicates inside it and against stored rows', async () => {
     const batch = new TelemetryBatch();
@@ -64,7 +64,7 @@ describe('telemetry SQL', () => {
     expect(rows[0]).toMatchObject({ line: 2, is_on: true, energy_kwh: 1234.56, temp_c: null });
     expect(rows[0].voltage_v).toBeCloseTo(221.3, 4);
     expect(rows[1]).toMatchObject({ line: 3, is_on: false, voltage_v: null });
-  });
+  }, 10_000);
 
   it('aggregates min/avg/max per bucket and line', async () => {
     const batch = new TelemetryBatch();
@@ -80,7 +80,7 @@ describe('telemetry SQL', () => {
     expect(rows[0].power_w_avg).toBeCloseTo(300, 6);
     expect(rows[1]).toMatchObject({ samples: 5, power_w_min: 600, power_w_max: 1000 });
     expect(new Date(rows[1].bucket).getTime() - new Date(rows[0].bucket).getTime()).toBe(300_000);
-  });
+  }, 10_000);
 
   it('upserts latest state guarded by device time', async () => {
     const upsert = (
@@ -115,7 +115,7 @@ describe('telemetry SQL', () => {
     const last = await read();
     expect(last).toMatchObject({ voltage_v: 240, is_on: false });
     expect(new Date(last.ts).getTime()).toBe(t0 + 30_000);
-  });
+  }, 10_000);
 
   it('skips latest rows of a concentrator deleted meanwhile', async () => {
     await ds.query(UPSERT_LATEST_BATCH, [
@@ -130,5 +130,5 @@ describe('telemetry SQL', () => {
     ]);
     const rows = await ds.query(`SELECT 1 FROM concentrator_lines WHERE sn = '999999999999'`);
     expect(rows).toHaveLength(0);
-  });
+  }, 10_000);
 });
