@@ -89,14 +89,14 @@ describe('embedded broker: TLS listener, generated backend credentials', () => {
       env: { MQTT_URL: m.url!, MQTT_USERNAME: m.username!, MQTT_PASSWORD: m.password! },
     });
     tlsUrl = `mqtts://localhost:${infra.config.security.embeddedTlsPort}`;
-  });
+  }, 30_000);
   afterAll(async () => {
     for (const d of sims) await d.stop().catch(() => undefined);
     await t?.close();
     await infra?.stop();
     await db?.drop();
     tls?.cleanup();
-  });
+  }, 45_000);
 
   it('runs the backend under a generated admin_client password that no other client knows', async () => {
     const m = infra.config.mqtt;
@@ -109,7 +109,7 @@ describe('embedded broker: TLS listener, generated backend credentials', () => {
     const passwd = await t.api().get('/api/v1/broker/mosquitto/passwd');
     expect(passwd.text).toMatch(/^# backend user left out: MQTT_PASSWORD/m);
     expect(passwd.text).not.toMatch(/^admin_client:/m);
-  });
+  }, 30_000);
 
   it('serves devices over one-way TLS with the same authentication', async () => {
     const { sn, password } = await register(t);
@@ -145,7 +145,7 @@ describe('embedded broker: TLS listener, generated backend credentials', () => {
     } finally {
       other.cleanup();
     }
-  });
+  }, 30_000);
 
   it('fails at start naming the variable when a TLS file is unusable', async () => {
     const bad = join(tls.dir, 'missing.pem');
@@ -162,7 +162,7 @@ describe('embedded broker: TLS listener, generated backend credentials', () => {
     await expect(start).rejects.toThrow(
       /^EMBEDDED_MQTT_TLS_CERT_FILE=.*missing\.pem: cannot read file/,
     );
-  });
+  }, 30_000);
 });
 
 const mosquittoBin = findMosquitto();
@@ -254,7 +254,7 @@ if (!mosquittoBin) {
       await exportAndReload();
       await waitFor(
         async () => (await connackCode(url, device(a.sn, a.password))) === 0,
-        5000,
+        10_000,
         'reload',
       );
     }, 30_000);
@@ -263,7 +263,7 @@ if (!mosquittoBin) {
       await t?.close();
       await mosquitto?.stop();
       tls?.cleanup();
-    });
+    }, 45_000);
 
     it('connects the backend with CA verification (and SNI); a foreign CA is refused', async () => {
       const health = await t.http().get('/health');
@@ -286,7 +286,7 @@ if (!mosquittoBin) {
       } finally {
         other.cleanup();
       }
-    });
+    }, 30_000);
 
     it('admits a device with its password and ingests its telemetry; a wrong password is refused', async () => {
       const d = simulator(a.sn, a.password);
@@ -298,7 +298,7 @@ if (!mosquittoBin) {
       expect(await connackCode(url, device(b.sn, a.password))).toBe(5);
       expect(await connackCode(url, device(b.sn, 'x'))).toBe(5);
       expect(await connackCode(url, device(newSerial(), a.password))).toBe(5);
-    });
+    }, 30_000);
 
     it("never lets the backend see a device's publish to another serial's fromdev, or a retained one", async () => {
       const d = simulator(a.sn, a.password);
@@ -336,7 +336,7 @@ if (!mosquittoBin) {
         [a.sn, retainedTs],
       );
       expect(retained).toEqual([]);
-    });
+    }, 30_000);
 
     it("gives a device subscribed to <root>/+/todev nothing of other devices'", async () => {
       const probe = await MqttProbe.connect(url, device(a.sn, a.password));
@@ -344,7 +344,7 @@ if (!mosquittoBin) {
       expect(codes[1]).toBe(0);
       const devB = simulator(b.sn, b.password);
       await devB.start();
-      await devB.waitFor((m) => m.type === 'config');
+      await devB.waitFor((m) => m.type === 'config', 10_000);
       const todev = t.app.get(TodevPublisher);
       const ts = Math.floor(Date.now() / 1000);
       await todev.publish({
@@ -361,13 +361,13 @@ if (!mosquittoBin) {
         ts,
         what: 'status',
       });
-      await devB.waitFor((m) => m.type === 'query');
-      await probe.waitFor((m) => m.topic === `${root}/${a.sn}/todev`);
+      await devB.waitFor((m) => m.type === 'query', 10_000);
+      await probe.waitFor((m) => m.topic === `${root}/${a.sn}/todev`, 10_000);
       await new Promise((r) => setTimeout(r, 200));
       expect(probe.messages.filter((m) => m.topic !== `${root}/${a.sn}/todev`)).toEqual([]);
       await probe.close();
       await devB.stop();
-    });
+    }, 30_000);
 
     it('after rotation, export and SIGHUP, only the new password works', async () => {
       const res = await t.api().post(`/api/v1/concentrators/${b.sn}/credentials`);
@@ -375,10 +375,10 @@ if (!mosquittoBin) {
       await exportAndReload();
       await waitFor(
         async () => (await connackCode(url, device(b.sn, res.body.mqttPassword))) === 0,
-        5000,
+        10_000,
         'reload',
       );
       expect(await connackCode(url, device(b.sn, b.password))).toBe(5);
-    });
+    }, 30_000);
   },
 );

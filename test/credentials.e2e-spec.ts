@@ -6,7 +6,7 @@ import { SimulatedConcentrator } from '../tools/simulator/concentrator';
 import { freePort } from './support/free-port';
 import { MqttProbe } from './support/mqtt-probe';
 import { closed, connackCode, subackCodes, tryConnect } from './support/mqtt-connect';
-import { bootTestApp, newSerial, TestApp, waitFor } from './support/test-app';
+import { bootTestApp, newSerial, TestApp, waitFor, within } from './support/test-app';
 
 const BACKEND = {
   username: 'admin_client',
@@ -20,6 +20,7 @@ async function start(env: Record<string, string> = {}) {
   const root = `e2e${randomBytes(4).toString('hex')}/devs`;
   const auth = new EmbeddedBrokerAuth({ topicRoot: root, backend: BACKEND });
   const broker = await startEmbeddedBroker({ host: '127.0.0.1', port: await freePort(), auth });
+  // A failed boot must not leave the broker listening: that alone keeps Jest from exiting.
   const t = await bootTestApp({
     root,
     brokerAuth: auth,
@@ -29,6 +30,9 @@ async function start(env: Record<string, string> = {}) {
       MQTT_PASSWORD: BACKEND.password,
       ...env,
     },
+  }).catch(async (err: unknown) => {
+    await broker.close();
+    throw err;
   });
   const sims: SimulatedConcentrator[] = [];
   const simulator = (sn: string, password?: string) => {
@@ -45,8 +49,11 @@ async function start(env: Record<string, string> = {}) {
   };
   const stop = async () => {
     for (const d of sims) await d.stop().catch(() => undefined);
-    await t.close();
-    await broker.close();
+    try {
+      await t.close();
+    } finally {
+      await broker.close();
+    }
   };
   return { t, broker, auth, root, simulator, stop };
 }
@@ -79,7 +86,7 @@ describe('embedded broker before the app is up', () => {
     } finally {
       await broker.close();
     }
-  });
+  }, 30_000);
 });
 
 describe('device credentials and ACL on the embedded broker', () => {
@@ -113,7 +120,10 @@ describe('device credentials and ACL on the embedded broker', () => {
       fromdev(sn),
       JSON.stringify({ sn, type: 'telemetry', ts, lines: [{ line: 1, v: 230.5 }] }),
     );
-    await backendProbe.waitFor((m) => m.topic === fromdev(sn) && m.payload.includes(`"ts":${ts}`));
+    await backendProbe.waitFor(
+      (m) => m.topic === fromdev(sn) && m.payload.includes(`"ts":${ts}`),
+      10_000,
+    );
     await r.client.endAsync();
   };
 
@@ -125,11 +135,11 @@ describe('device credentials and ACL on the embedded broker', () => {
       clientId: 'e2e-backend-probe',
     });
     await backendProbe.subscribe(`${root}/+/fromdev`);
-  });
+  }, 30_000);
   afterAll(async () => {
-    await backendProbe.close();
-    await stop();
-  });
+    await backendProbe?.close();
+    await stop?.();
+  }, 30_000);
 
   it('returns a password once on create and keeps only a mosquitto $7$ hash', async () => {
     const { sn, password } = await register();
@@ -149,7 +159,7 @@ describe('device credentials and ACL on the embedded broker', () => {
     );
     expect(audit).toEqual([{ action: 'credentials.issue', detail: { reason: 'create' } }]);
     expect(JSON.stringify(audit)).not.toContain(password);
-  });
+  }, 30_000);
 
   it('admits a device with its password and ingests its telemetry; refuses everything else', async () => {
     const { sn, password } = await register();
@@ -196,7 +206,7 @@ describe('device credentials and ACL on the embedded broker', () => {
     expect(metrics.text).toMatch(
       /bcb_broker_auth_failures_total\{reason="client_id_mismatch"\} [1-9]/,
     );
-  });
+  }, 45_000);
 
   it("confines a device to its own topics: other serials' fromdev, wildcards and retain are refused", async () => {
     const a = await register();
@@ -235,7 +245,7 @@ describe('device credentials and ACL on the embedded broker', () => {
     expect(await telemetryRows(b.sn)).toBe(0);
     const rejections = await t.query('SELECT * FROM rejections WHERE sn = $1', [b.sn]);
     expect(rejections).toEqual([]);
-  });
+  }, 30_000);
 
   it("does not deliver other devices' todev, and the backend may write only todev", async () => {
     const a = await register();
@@ -245,7 +255,7 @@ describe('device credentials and ACL on the embedded broker', () => {
     expect(await subackCodes(probe.client, [`${root}/+/todev`, todev(a.sn)])).toEqual([128, 0]);
     const devB = simulator(b.sn, b.password);
     await devB.start();
-    await devB.waitFor((m) => m.type === 'config'); // the backend's answer to config_request
+    await devB.waitFor((m) => m.type === 'config', 10_000); // the backend's answer to config_request
     const backendWriter = await tryConnect(broker.url, {
       ...BACKEND,
       clientId: 'e2e-backend-writer',
@@ -254,8 +264,8 @@ describe('device credentials and ACL on the embedded broker', () => {
     const c = backendWriter.client;
     await c.publishAsync(todev(b.sn), '{"to":"b"}');
     await c.publishAsync(todev(a.sn), '{"to":"a"}');
-    await probe.waitFor((m) => m.topic === todev(a.sn));
-    await devB.waitFor((m) => m.to === 'b');
+    await probe.waitFor((m) => m.topic === todev(a.sn), 10_000);
+    await devB.waitFor((m) => m.to === 'b', 10_000);
     expect(probe.messages.filter((m) => m.topic !== todev(a.sn))).toEqual([]);
     // The backend's user writing to fromdev (posing as a device) is refused too.
     c.publish(fromdev(b.sn), '{}');
@@ -263,7 +273,7 @@ describe('device credentials and ACL on the embedded broker', () => {
     await c.endAsync(true);
     await probe.close();
     await devB.stop();
-  });
+  }, 30_000);
 
   it('rotation: a new password, the old one refused, the connected device dropped, audited', async () => {
     const { sn, password } = await register();
@@ -277,7 +287,7 @@ describe('device credentials and ACL on the embedded broker', () => {
       mqttPassword: expect.stringMatching(/^[A-Za-z0-9_-]{32}$/),
       issuedAt: expect.any(String),
     });
-    await dropped;
+    await within(dropped, 10_000, 'the device to be dropped');
     await d.stop();
     expect(res.body.mqttPassword).not.toBe(password);
     expect(await connackCode(broker.url, deviceOpts(sn, password))).toBe(BAD_CREDENTIALS);
@@ -299,7 +309,7 @@ describe('device credentials and ACL on the embedded broker', () => {
     );
     expect(refused).toHaveLength(1);
     expect((await t.http().post(`/api/v1/concentrators/${sn}/credentials`)).status).toBe(401);
-  });
+  }, 30_000);
 
   it('release drops the device and shuts it out; adopting it again restores its password', async () => {
     const { sn, password } = await register();
@@ -307,14 +317,14 @@ describe('device credentials and ACL on the embedded broker', () => {
     await d.start();
     const dropped = new Promise<void>((resolve) => d.once('disconnected', () => resolve()));
     expect((await t.api().post(`/api/v1/concentrators/${sn}/release`)).status).toBe(200);
-    await dropped;
+    await within(dropped, 10_000, 'the device to be dropped');
     await d.stop();
     expect(await connackCode(broker.url, deviceOpts(sn, password))).toBe(BAD_CREDENTIALS);
     const adopt = await t.api().post(`/api/v1/concentrators/${sn}/adopt`).send({ name: 'again' });
     expect(adopt.status).toBe(200);
     expect(adopt.body.mqttPassword).toBeUndefined();
     expect(await connackCode(broker.url, deviceOpts(sn, password))).toBe(0);
-  });
+  }, 30_000);
 
   it('exports mosquitto files with the backend user and managed devices', async () => {
     const { sn } = await register();
@@ -332,7 +342,7 @@ describe('device credentials and ACL on the embedded broker', () => {
     expect(acl.text).toContain(
       `user admin_client\ntopic read ${root}/+/fromdev\ntopic write ${root}/+/todev\n`,
     );
-  });
+  }, 30_000);
 
   describe('EMQX hooks', () => {
     const authn = (body: unknown, secret: string | null = HOOK_SECRET) => {
@@ -382,7 +392,7 @@ describe('device credentials and ACL on the embedded broker', () => {
       expect([malformed.status, malformed.body]).toEqual([200, { result: 'deny' }]);
       const huge = await authn({ ...ok, peerhost: 'x'.repeat(20_000) });
       expect([huge.status, huge.body]).toEqual([200, { result: 'deny' }]);
-    });
+    }, 30_000);
 
     it('authorizes per the ACL: own fromdev (not retained) and own todev, backend the rest', async () => {
       const { sn } = await register();
@@ -432,7 +442,7 @@ describe('device credentials and ACL on the embedded broker', () => {
       expect((await authz({ ...dev, action: 'subscribe', topic: todev(sn) })).body.result).toBe(
         'deny',
       );
-    });
+    }, 30_000);
   });
 });
 
@@ -444,8 +454,8 @@ describe('open enrollment on the embedded broker', () => {
 
   beforeAll(async () => {
     ({ t, broker, simulator, stop } = await start({ OPEN_ENROLLMENT: 'true' }));
-  });
-  afterAll(() => stop());
+  }, 30_000);
+  afterAll(() => stop?.(), 30_000);
 
   it('lets an unknown serial in without a password so it shows up as pending', async () => {
     const sn = newSerial();
@@ -462,7 +472,7 @@ describe('open enrollment on the embedded broker', () => {
     await d.stop();
     expect(await connackCode(broker.url, deviceOpts(sn))).toBe(BAD_CREDENTIALS);
     expect(await connackCode(broker.url, deviceOpts(sn, adopt.body.mqttPassword))).toBe(0);
-  });
+  }, 30_000);
 
   it('still requires the password of a device that has one, and drops a deleted one', async () => {
     const res = await t.api().post('/api/v1/concentrators').send({ sn: newSerial(), name: 'm' });
@@ -474,8 +484,8 @@ describe('open enrollment on the embedded broker', () => {
     await waitFor(async () => (await t.api().get(`/api/v1/concentrators/${sn}`)).status === 200);
     const dropped = new Promise<void>((resolve) => d.once('disconnected', () => resolve()));
     expect((await t.api().delete(`/api/v1/concentrators/${sn}`)).status).toBe(204);
-    await dropped;
-  });
+    await within(dropped, 10_000, 'the device to be dropped');
+  }, 30_000);
 
   it('keeps the EMQX hooks off (deny) while BROKER_HOOK_SECRET is unset', async () => {
     const sn = newSerial();
@@ -485,5 +495,5 @@ describe('open enrollment on the embedded broker', () => {
       .set('X-Broker-Hook-Secret', '')
       .send({ username: sn, password: '', clientid: sn });
     expect([res.status, res.body]).toEqual([200, { result: 'deny', is_superuser: false }]);
-  });
+  }, 30_000);
 });
