@@ -32,19 +32,19 @@ describe('desired state: config, schedules, params (real broker, real PostgreSQL
     await register(sn);
     const d = device(sn, opts);
     await d.start();
-    await waitFor(() => isOnline(sn), 5000, 'online');
+    await waitFor(() => isOnline(sn), 10_000, 'online');
     await waitFor(
       async () => (await get(sn, 'config')).sync !== 'pending' || opts.ackRate === 0,
-      5000,
+      10_000,
       'config settled',
     );
-    await waitFor(() => todevTypes(sn).length === 1, 5000, 'probe saw the config push');
+    await waitFor(() => todevTypes(sn).length === 1, 10_000, 'probe saw the config push');
     return d;
   };
   const get = async (sn: string, what: 'config' | 'schedules' | 'params') =>
     (await t.api().get(`/api/v1/concentrators/${sn}/${what}`).expect(200)).body as Body;
   const settled = (sn: string, what: 'config' | 'schedules' | 'params', sync: string) =>
-    waitFor(async () => (await get(sn, what)).sync === sync, 5000, `${what} ${sync}`);
+    waitFor(async () => (await get(sn, what)).sync === sync, 10_000, `${what} ${sync}`);
   const todevTypes = (sn: string) =>
     probe.messages
       .filter((m) => m.topic === `${t.root}/${sn}/todev`)
@@ -52,14 +52,16 @@ describe('desired state: config, schedules, params (real broker, real PostgreSQL
   const errors = (body: Body) => [body.message].flat().join('\n');
 
   beforeAll(async () => {
-    t = await bootTestApp({ env: { COMMAND_TIMEOUT_S: '1' } });
+    // Short, for the test that waits for a timeout; yet long enough that an ack on a loaded
+    // machine is never late for the others.
+    t = await bootTestApp({ env: { COMMAND_TIMEOUT_S: '3' } });
     probe = await MqttProbe.connect(t.mqttUrl);
     await probe.subscribe(`${t.root}/+/todev`);
-  });
+  }, 30_000);
   afterAll(async () => {
-    await probe.close();
-    await t.close();
-  });
+    await probe?.close();
+    await t?.close();
+  }, 30_000);
 
   it('pushes config on connect and on PUT, and shows it synced with the command that carried it', async () => {
     const d = await online();
@@ -99,7 +101,7 @@ describe('desired state: config, schedules, params (real broker, real PostgreSQL
       .put(`/api/v1/concentrators/${d.sn}/config`)
       .send({ reportS: 30, heartbeatS: 20 })
       .expect(400);
-  });
+  }, 30_000);
 
   it('validates schedules with clear 400s and sends nothing', async () => {
     const d = await online();
@@ -141,7 +143,7 @@ describe('desired state: config, schedules, params (real broker, real PostgreSQL
     ).body;
     expect(refused.total).toBe(cases.length);
     expect(refused.items[0]).toMatchObject({ statusCode: 400, actor: 'bootstrap-admin' });
-  });
+  }, 30_000);
 
   it('validates params: ranges, min below max, known lines, at least one threshold', async () => {
     const d = await online();
@@ -177,7 +179,7 @@ describe('desired state: config, schedules, params (real broker, real PostgreSQL
       expect([r.status, errors(r.body)]).toEqual([400, expect.stringMatching(re)]);
     }
     expect((await get(d.sn, 'params')).desired).toBeNull();
-  });
+  }, 30_000);
 
   it('stores and pushes schedules and params: synced, failed with the device code, or pending on timeout', async () => {
     const ok = await online();
@@ -238,7 +240,7 @@ describe('desired state: config, schedules, params (real broker, real PostgreSQL
       .expect(200);
     await waitFor(
       async () => ((await get(silent.sn, 'params')).command as Body).state === 'timeout',
-      5000,
+      10_000,
       'timeout',
     );
     expect(await get(silent.sn, 'params')).toMatchObject({
@@ -247,7 +249,7 @@ describe('desired state: config, schedules, params (real broker, real PostgreSQL
     });
     const detail2 = (await t.api().get(`/api/v1/concentrators/${failing.sn}`).expect(200)).body;
     expect(detail2.sync).toEqual({ config: 'failed', schedules: 'failed', params: null });
-  });
+  }, 60_000);
 
   it('stores desired state of an offline concentrator, then pushes config, schedules, params in that order on config_request', async () => {
     const sn = newSerial();
@@ -270,7 +272,7 @@ describe('desired state: config, schedules, params (real broker, real PostgreSQL
     const d = device(sn);
     await d.start();
     await settled(sn, 'params', 'synced');
-    await waitFor(() => todevTypes(sn).length === 3, 5000, 'probe saw three pushes');
+    await waitFor(() => todevTypes(sn).length === 3, 10_000, 'probe saw three pushes');
     expect(todevTypes(sn).map((m) => m.type)).toEqual(['config', 'schedules', 'params']);
     expect(d.config).toEqual({ report_s: 120, heartbeat_s: 60, delta_pct: 10 });
     expect(d.schedules).toEqual(SCHEDULE.items);
@@ -279,7 +281,7 @@ describe('desired state: config, schedules, params (real broker, real PostgreSQL
 
     // A reconnect (here a reboot) asks again and gets the same three, in order.
     await d.reboot(50);
-    await waitFor(() => todevTypes(sn).length === 6, 5000, 're-push');
+    await waitFor(() => todevTypes(sn).length === 6, 10_000, 're-push');
     expect(todevTypes(sn).map((m) => m.type)).toEqual([
       'config',
       'schedules',
@@ -292,7 +294,7 @@ describe('desired state: config, schedules, params (real broker, real PostgreSQL
     expect(config2).toMatchObject({ report_s: 120, heartbeat_s: 60, delta_pct: 10 });
     expect(schedules2.items).toEqual(SCHEDULE.items);
     await settled(sn, 'params', 'synced');
-  });
+  }, 45_000);
 
   it('keeps what the device reports beside the desired state and shows drift', async () => {
     const d = await online();
@@ -308,7 +310,7 @@ describe('desired state: config, schedules, params (real broker, real PostgreSQL
       .expect(202);
     await waitFor(
       async () => (await get(d.sn, 'schedules')).reported !== null,
-      5000,
+      10_000,
       'schedules report',
     );
     expect(await get(d.sn, 'schedules')).toMatchObject({
@@ -324,7 +326,11 @@ describe('desired state: config, schedules, params (real broker, real PostgreSQL
     expect(row[0].reported_command_id).toBe(q.body.id);
 
     await t.api().post(`/api/v1/concentrators/${d.sn}/query`).send({ what: 'params' }).expect(202);
-    await waitFor(async () => (await get(d.sn, 'params')).reported !== null, 5000, 'params report');
+    await waitFor(
+      async () => (await get(d.sn, 'params')).reported !== null,
+      10_000,
+      'params report',
+    );
     const params = await get(d.sn, 'params');
     expect(params.drift).toBe(false);
     expect((params.reported as { lines: Body[] }).lines).toHaveLength(4);
@@ -338,14 +344,14 @@ describe('desired state: config, schedules, params (real broker, real PostgreSQL
 
     // Someone changed the timers on the device itself.
     await d.publish({ type: 'schedules', items: [{ ...SCHEDULE.items[0], at: '23:00' }] });
-    await waitFor(async () => (await get(d.sn, 'schedules')).drift === true, 5000, 'drift');
+    await waitFor(async () => (await get(d.sn, 'schedules')).drift === true, 10_000, 'drift');
     expect((await get(d.sn, 'schedules')).sync).toBe('synced');
-  });
+  }, 45_000);
 
   it('refuses desired state for pending and unknown concentrators', async () => {
     const pending = device(newSerial());
     await pending.start();
-    await waitFor(() => isOnline(pending.sn), 5000, 'discovered');
+    await waitFor(() => isOnline(pending.sn), 10_000, 'discovered');
     const r = await t
       .api()
       .put(`/api/v1/concentrators/${pending.sn}/schedules`)
@@ -360,5 +366,5 @@ describe('desired state: config, schedules, params (real broker, real PostgreSQL
       .send({ reportS: 30, heartbeatS: 20, deltaPct: 3 })
       .expect(404);
     await t.api().get('/api/v1/concentrators/12345/config').expect(400);
-  });
+  }, 30_000);
 });
