@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { INestApplication, Logger, LogLevel } from '@nestjs/common';
+import { INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { json, urlencoded } from 'express';
 import { AppModule } from './app.module';
@@ -10,6 +10,7 @@ import { EmbeddedBrokerAuth } from './embedded/broker-auth';
 import { startEmbeddedBroker } from './embedded/embedded-broker';
 import { startEmbeddedPostgres } from './embedded/embedded-postgres';
 import { assertPortFree } from './embedded/port-check';
+import { AppLogger } from './logging/app-logger';
 import { FromdevMqttServer } from './mqtt/fromdev-server';
 import { setupSwagger } from './http/swagger';
 
@@ -111,6 +112,7 @@ export async function configureApp(app: INestApplication): Promise<void> {
 export interface RunningService {
   app: INestApplication;
   config: AppConfig;
+  embedded: Infrastructure['embedded'];
   httpUrl: string;
   mqttUrl: string;
   databaseUrl: string;
@@ -119,27 +121,20 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
-function logLevels(level: AppConfig['logLevel']): LogLevel[] {
-  const all: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
-  return all.slice(0, all.indexOf(level) + 1);
-}
-
 /** Everything `npm start` runs, in order; close() stops it in reverse order. */
 export async function startService(
   env: Record<string, string | undefined> = process.env,
 ): Promise<RunningService> {
   const config = loadConfig(env);
-  Logger.overrideLogger(logLevels(config.logLevel));
+  const logger = new AppLogger(config.logLevel);
+  Logger.overrideLogger(logger);
   await assertPortFree(config.http.port, config.http.host, 'PORT');
   const infra = await startInfrastructure(config);
   let app: INestApplication | undefined;
   try {
     app = await NestFactory.create(
       AppModule.register(infra.config, { brokerAuth: infra.brokerAuth }),
-      {
-        logger: logLevels(config.logLevel),
-        bodyParser: false,
-      },
+      { logger, bodyParser: false },
     );
     await configureApp(app);
     await app.listen(config.http.port, config.http.host);
@@ -157,6 +152,7 @@ export async function startService(
   return {
     app,
     config: infra.config,
+    embedded: infra.embedded,
     httpUrl: `http://${host}:${port}`,
     mqttUrl: infra.config.mqtt.url!,
     databaseUrl: infra.config.database.url!,

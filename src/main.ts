@@ -1,56 +1,64 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
-import { startService } from './bootstrap';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { startService, RunningService } from './bootstrap';
 import { ConfigError } from './config/app-config';
 import { PortInUseError } from './embedded/port-check';
 import { TlsFileError } from './mqtt/mqtt-client-options';
+import { startupBanner } from './startup-banner';
+
+/**
+ * `.env` in the working directory (or the file ENV_FILE names) fills in what
+ * the environment does not set: a variable set in the environment always wins.
+ */
+function loadEnvFile(): string | undefined {
+  const file = resolve(process.env.ENV_FILE ?? '.env');
+  if (!existsSync(file)) {
+    if (process.env.ENV_FILE) throw new ConfigError(`ENV_FILE=${file}: no such file`);
+    return undefined;
+  }
+  process.loadEnvFile(file);
+  return file;
+}
+
+function isOperatorMistake(err: unknown): err is Error {
+  return err instanceof ConfigError || err instanceof PortInUseError || err instanceof TlsFileError;
+}
 
 async function main(): Promise<void> {
-  const log = new Logger('Main');
-  let service;
+  const startedAt = performance.now();
+  let service: RunningService;
+  let envFile: string | undefined;
   try {
+    envFile = loadEnvFile();
     service = await startService();
   } catch (err) {
-    if (
-      err instanceof ConfigError ||
-      err instanceof PortInUseError ||
-      err instanceof TlsFileError
-    ) {
-      // Operator mistakes get one clear line, not a stack trace.
-      console.error(`\n${err.message}\n`);
-    } else {
-      console.error(err);
-    }
+    // Operator mistakes get one clear line, not a stack trace.
+    console.error(isOperatorMistake(err) ? `\n${err.message}\n` : err);
     process.exit(1);
   }
-  const { config, httpUrl } = service;
-  log.log(
-    `database: ${config.database.url && !process.env.DATABASE_URL ? `embedded PostgreSQL (127.0.0.1:${config.database.embeddedPort}, data in ${config.dataDir}/postgres)` : 'external (DATABASE_URL)'}`,
-  );
-  log.log(
-    `broker:   ${process.env.MQTT_URL ? `external ${redact(config.mqtt.url!)}` : `embedded aedes on ${config.mqtt.embeddedHost}:${config.mqtt.embeddedPort}`}; devices publish to ${config.mqtt.topicRoot}/<sn>/fromdev`,
-  );
-  log.log(`HTTP API: ${httpUrl}   Swagger UI: ${httpUrl}/docs   OpenAPI: ${httpUrl}/docs-json`);
+  console.log(startupBanner(service, { envFile, startedMs: performance.now() - startedAt }));
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.log(`${signal}: shutting down`);
+    console.log(
+      `${signal}: shutting down (flushing buffered telemetry, stopping embedded services)`,
+    );
     const force = setTimeout(() => {
-      log.error('shutdown took over 20 s, exiting');
+      console.error('shutdown took over 20 s, exiting');
       process.exit(1);
     }, 20_000);
     force.unref();
     await service.close();
+    console.log('stopped');
     process.exit(0);
   };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-}
-
-function redact(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
+  // SIGHUP: the terminal that ran `npm start` was closed.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => void stop(signal));
+  }
 }
 
 void main();

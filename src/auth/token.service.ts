@@ -1,4 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
@@ -8,12 +11,20 @@ import { ApiToken } from '../tokens/api-token.entity';
 import { Actor } from './roles';
 
 const BOOTSTRAP_KEY = 'bootstrap_admin_token_sha256';
+/** The generated bootstrap token, in DATA_DIR (see saveForOwner). */
+export const ADMIN_TOKEN_FILE = 'admin-token';
 /** last_used_at is a hint for operators, not an access log: one write a minute per token is enough. */
 const LAST_USED_EVERY_MS = 60_000;
 
 export function sha256Hex(s: string): string {
   return createHash('sha256').update(s).digest('hex');
 }
+
+/** Where the bootstrap admin token came from, for the start-up banner. */
+export type BootstrapToken =
+  | { source: 'env' }
+  | { source: 'generated'; token: string; file?: string }
+  | { source: 'stored'; file?: string };
 
 export type TokenCheck =
   { ok: true; actor: Actor } | { ok: false; reason: 'invalid' | 'expired' | 'revoked' };
@@ -33,6 +44,7 @@ export type TokenCheck =
 export class TokenService implements OnModuleInit {
   private readonly log = new Logger('Auth');
   private bootstrapHash?: Buffer;
+  bootstrap: BootstrapToken = { source: 'env' };
   private readonly lastUsedWritten = new Map<string, number>();
 
   constructor(
@@ -46,29 +58,38 @@ export class TokenService implements OnModuleInit {
       this.bootstrapHash = Buffer.from(sha256Hex(this.config.adminToken), 'hex');
       return;
     }
+    const file = join(this.config.dataDir, ADMIN_TOKEN_FILE);
     const stored = await this.settings.findOneBy({ key: BOOTSTRAP_KEY });
     if (stored) {
       this.bootstrapHash = Buffer.from(stored.value, 'hex');
-      this.log.log(
-        'using the generated admin token from the first start (set ADMIN_TOKEN to choose one)',
-      );
+      this.bootstrap = { source: 'stored', file: existsSync(file) ? file : undefined };
       return;
     }
     const token = randomBytes(32).toString('base64url');
     await this.settings.insert({ key: BOOTSTRAP_KEY, value: sha256Hex(token) });
     this.bootstrapHash = Buffer.from(sha256Hex(token), 'hex');
-    this.log.warn(
-      `\n\n  Generated admin token (shown once, stored only as a hash):\n\n    ${token}\n\n` +
-        `  Use it as "Authorization: Bearer <token>" (Swagger: Authorize button).\n`,
-    );
+    this.bootstrap = { source: 'generated', token, file: await this.saveForOwner(file, token) };
   }
 
-  async verify(token: string): Promise<Actor | null> {
-    const r = await this.check(token);
-    return r.ok ? r.actor : null;
+  /**
+   * Like Jenkins' initialAdminPassword: the first token is also left in the
+   * data directory, readable by its owner only, so a newcomer's second
+   * terminal (and the simulator's --register) can use it. The same directory
+   * already holds the embedded database's files and password; an operator who
+   * sets ADMIN_TOKEN gets no file.
+   */
+  private async saveForOwner(file: string, token: string): Promise<string | undefined> {
+    try {
+      await mkdir(this.config.dataDir, { recursive: true });
+      await writeFile(file, token + '\n', { mode: 0o600 });
+      return file;
+    } catch (err) {
+      this.log.warn(`could not save the admin token to ${file}: ${(err as Error).message}`);
+      return undefined;
+    }
   }
 
-  /** Like verify, with the reason of a refusal (for the 401 message and the metrics). */
+  /** The actor of a token, or the reason of a refusal (for the 401 message and the metrics). */
   async check(token: string): Promise<TokenCheck> {
     const hex = sha256Hex(token);
     if (this.bootstrapHash && timingSafeEqual(Buffer.from(hex, 'hex'), this.bootstrapHash)) {

