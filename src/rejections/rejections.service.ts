@@ -6,6 +6,9 @@ import { IngestStats } from '../ingestion/ingest-stats';
 import { RejectionReason } from '../protocol/rejections';
 import { safeLogString, sanitizeExcerpt } from '../protocol/sanitize';
 import { Rejection } from './rejection.entity';
+import { LogThrottle } from '../common/log-throttle';
+
+const LOG_PERIOD_MS = 10 * 60_000;
 
 export interface RejectionInput {
   reason: RejectionReason;
@@ -27,7 +30,9 @@ export class RejectionsService implements OnModuleInit, OnApplicationShutdown {
   private windowStart = 0;
   private windowCount = 0;
   private timers: NodeJS.Timeout[] = [];
-  private lastLogAt = 0;
+  // One line per sender and reason per period: a pending concentrator reporting
+  // every few seconds must not fill the log, but its first refusal is seen at once.
+  private readonly logThrottle = new LogThrottle(LOG_PERIOD_MS);
 
   constructor(
     @InjectRepository(Rejection) private readonly repo: Repository<Rejection>,
@@ -56,12 +61,7 @@ export class RejectionsService implements OnModuleInit, OnApplicationShutdown {
       this.stats.unrecordedRejections += 1;
       return;
     }
-    if (now - this.lastLogAt > 5000) {
-      this.lastLogAt = now;
-      this.log.warn(
-        `rejected ${r.reason} on ${safeLogString(r.topic, 96)}${r.field ? ` (${safeLogString(r.field)})` : ''}`,
-      );
-    }
+    this.logOnce(r, now);
     this.pending.push({
       at: new Date(now),
       reason: r.reason,
@@ -71,6 +71,22 @@ export class RejectionsService implements OnModuleInit, OnApplicationShutdown {
       detail: sanitizeExcerpt(r.detail, 200),
       excerpt: r.payload === undefined ? null : sanitizeExcerpt(r.payload, 200),
     });
+  }
+
+  private logOnce(r: RejectionInput, now: number): void {
+    const logged = this.logThrottle.take(`${r.sn ?? r.topic}|${r.reason}`, now);
+    if (!logged) return;
+    const held = logged.held ? ` (${logged.held} more since the last line)` : '';
+    if (r.reason === 'unknown_device' && r.sn) {
+      this.log.warn(
+        `concentrator ${r.sn} is not managed: ${safeLogString(r.detail)}; adopt it with ` +
+          `POST /api/v1/concentrators/${r.sn}/adopt${held}`,
+      );
+      return;
+    }
+    this.log.warn(
+      `rejected ${r.reason} on ${safeLogString(r.topic, 96)}${r.field ? ` (${safeLogString(r.field)})` : ''}${held}`,
+    );
   }
 
   async flush(): Promise<void> {
