@@ -247,6 +247,8 @@ if (!mosquittoBin) {
           MQTT_SERVERNAME: 'broker.test',
           MQTT_USERNAME: admin.username,
           MQTT_PASSWORD: admin.password,
+          // config_request is then answered with the fleet default config: a round trip to wait on.
+          PUSH_DEFAULT_CONFIG: 'true',
         },
       });
       a = await register(t);

@@ -28,6 +28,8 @@ async function start(env: Record<string, string> = {}) {
       MQTT_URL: broker.url,
       MQTT_USERNAME: BACKEND.username,
       MQTT_PASSWORD: BACKEND.password,
+      // config_request is then answered with the fleet default config: a round trip to wait on.
+      PUSH_DEFAULT_CONFIG: 'true',
       ...env,
     },
   }).catch(async (err: unknown) => {

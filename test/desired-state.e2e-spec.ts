@@ -54,7 +54,8 @@ describe('desired state: config, schedules, params (real broker, real PostgreSQL
   beforeAll(async () => {
     // Short, for the test that waits for a timeout; yet long enough that an ack on a loaded
     // machine is never late for the others.
-    t = await bootTestApp({ env: { COMMAND_TIMEOUT_S: '3' } });
+    // Every new concentrator starts with the fleet default config (test/device-config covers the default).
+    t = await bootTestApp({ env: { COMMAND_TIMEOUT_S: '3', PUSH_DEFAULT_CONFIG: 'true' } });
     probe = await MqttProbe.connect(t.mqttUrl);
     await probe.subscribe(`${t.root}/+/todev`);
   }, 30_000);

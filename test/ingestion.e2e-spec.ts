@@ -22,7 +22,8 @@ describe('ingestion (real broker, real PostgreSQL)', () => {
   const register = (sn: string) => t.register(sn);
 
   beforeAll(async () => {
-    t = await bootTestApp();
+    // The fleet default config is what config_request and adoption push here (test/device-config covers the default).
+    t = await bootTestApp({ env: { PUSH_DEFAULT_CONFIG: 'true' } });
     probe = await MqttProbe.connect(t.mqttUrl);
     await probe.subscribe(`${t.root}/+/todev`);
   }, 30_000);

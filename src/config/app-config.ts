@@ -38,7 +38,12 @@ export interface AppConfig {
     offlineMinS: number;
     partitionDaysAhead: number;
   };
-  deviceDefaults: { reportS: number; heartbeatS: number; deltaPct: number };
+  /**
+   * `push`: new concentrators get these as their desired config (sent on
+   * connect). Otherwise a device keeps its own settings and `reportS` is only
+   * the period assumed when judging its silence.
+   */
+  deviceDefaults: { push: boolean; reportS: number; heartbeatS: number; deltaPct: number };
   commands: {
     timeoutS: number;
     switchCooldownS: number;
@@ -147,6 +152,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       partitionDaysAhead: e.PARTITION_DAYS_AHEAD,
     },
     deviceDefaults: {
+      push: e.PUSH_DEFAULT_CONFIG,
       reportS: e.DEFAULT_REPORT_S,
       heartbeatS: e.DEFAULT_HEARTBEAT_S,
       deltaPct: e.DEFAULT_DELTA_PCT,

@@ -111,6 +111,7 @@ export const envSchema = z.object({
   CERT_WARN_DAYS: int(30, 0, 3650),
   DEVICE_PASSWORD_ITERATIONS: int(10000, 101, 1000000),
 
+  PUSH_DEFAULT_CONFIG: bool(false),
   DEFAULT_REPORT_S: int(60, 5, 3600),
   DEFAULT_HEARTBEAT_S: int(30, 10, 600),
   DEFAULT_DELTA_PCT: int(5, 0, 100),

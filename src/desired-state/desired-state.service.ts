@@ -49,6 +49,14 @@ const CONFIG_FIELDS = ConfigCmd.pick({ report_s: true, heartbeat_s: true, delta_
 const SCHEDULES = scheduleItemList(SCHEDULE_ITEM_SCHEMA);
 const PARAMS = paramsLineList(PARAMS_LINE_SCHEMA);
 
+/** The desired config, or null when none is set (all three columns are set together). */
+function desiredConfig(
+  c: Pick<Concentrator, 'reportS' | 'heartbeatS' | 'deltaPct'>,
+): { reportS: number; heartbeatS: number; deltaPct: number } | null {
+  if (c.reportS === null || c.heartbeatS === null || c.deltaPct === null) return null;
+  return { reportS: c.reportS, heartbeatS: c.heartbeatS, deltaPct: c.deltaPct };
+}
+
 interface Caller {
   actor: Actor | null;
   ip?: string;
@@ -104,7 +112,7 @@ export class DesiredStateService implements OnModuleInit {
     const c = await this.concentrators.get(sn);
     return {
       sn,
-      desired: { reportS: c.reportS, heartbeatS: c.heartbeatS, deltaPct: c.deltaPct },
+      desired: desiredConfig(c),
       sync: c.configSync,
       commandId: c.configCommandId,
       command: carrierView(await this.carrier(c.configCommandId)),
@@ -277,14 +285,15 @@ export class DesiredStateService implements OnModuleInit {
   ): Promise<{ message: OutgoingMessage; markCarrier: (id: string) => Promise<boolean> } | null> {
     if (kind === 'config') {
       const c = await this.concentratorRepo.findOneBy({ sn, state: 'managed' });
-      if (!c) return null;
-      const values = { reportS: c.reportS, heartbeatS: c.heartbeatS, deltaPct: c.deltaPct };
+      const values = c && desiredConfig(c);
+      // Unset: the device keeps its own settings.
+      if (!values) return null;
       return {
         message: {
           type: 'config',
-          report_s: c.reportS,
-          heartbeat_s: c.heartbeatS,
-          delta_pct: c.deltaPct,
+          report_s: values.reportS,
+          heartbeat_s: values.heartbeatS,
+          delta_pct: values.deltaPct,
         },
         markCarrier: async (id) =>
           !!(

@@ -23,6 +23,7 @@ import {
 } from './dto/concentrator.dto';
 import { ConcentratorLine } from './entities/concentrator-line.entity';
 import { Concentrator } from './entities/concentrator.entity';
+import { initialConfig } from './initial-config';
 
 export function toView(c: Concentrator): ConcentratorView {
   return {
@@ -131,9 +132,7 @@ export class ConcentratorsService {
         state: 'managed',
         name: dto.name,
         site: dto.site ?? null,
-        reportS: d.reportS,
-        heartbeatS: d.heartbeatS,
-        deltaPct: d.deltaPct,
+        ...initialConfig(d),
         adoptedAt: new Date(),
       })
       .orIgnore()

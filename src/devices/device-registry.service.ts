@@ -8,12 +8,14 @@ import { ConfigRequestMsg } from '../protocol/device-messages';
 import { LiveEvents } from '../events/live-events.service';
 import { DeviceEventsService } from './device-events.service';
 import { Concentrator, ConcentratorState } from './entities/concentrator.entity';
+import { initialConfig } from './initial-config';
 
 export interface CachedDevice {
   sn: string;
   state: ConcentratorState;
   lineCount: number | null;
-  reportS: number;
+  /** The desired report period; null when the device keeps its own. */
+  reportS: number | null;
   online: boolean;
   clockSkew: boolean;
   lastSeenMs: number;
@@ -121,9 +123,7 @@ export class DeviceRegistry implements OnModuleInit, OnApplicationShutdown {
       .values({
         sn,
         state,
-        reportS: d.reportS,
-        heartbeatS: d.heartbeatS,
-        deltaPct: d.deltaPct,
+        ...initialConfig(d),
         adoptedAt: state === 'managed' ? new Date() : null,
       })
       .orIgnore()
@@ -222,9 +222,9 @@ export class DeviceRegistry implements OnModuleInit, OnApplicationShutdown {
       const { rows } = await pgPool(this.repo.manager.connection).query<{ sn: string }>(
         `UPDATE concentrators SET online = false, online_changed_at = now(), updated_at = now()
           WHERE online AND (last_seen_at IS NULL OR
-                last_seen_at < now() - make_interval(secs => greatest(3 * report_s, $1)))
+                last_seen_at < now() - make_interval(secs => greatest(3 * coalesce(report_s, $2), $1)))
           RETURNING sn`,
-        [this.config.ingest.offlineMinS],
+        [this.config.ingest.offlineMinS, this.config.deviceDefaults.reportS],
       );
       for (const { sn } of rows) {
         const d = this.devices.get(sn);

@@ -5,6 +5,7 @@ import { Alarms1732240300000 } from './1732240300000-alarms';
 import { FirmwareUpgrades1732240400000 } from './1732240400000-firmware-upgrades';
 import { ApiTokens1732240500000 } from './1732240500000-api-tokens';
 import { DeviceCredentials1732240600000 } from './1732240600000-device-credentials';
+import { OptionalDesiredConfig1732240700000 } from './1732240700000-optional-desired-config';
 
 // Listed explicitly (not globbed) so the same list works from ts-jest, ts-node and dist.
 // Append new migrations at the end, in timestamp order.
@@ -16,4 +17,5 @@ export const MIGRATIONS = [
   FirmwareUpgrades1732240400000,
   ApiTokens1732240500000,
   DeviceCredentials1732240600000,
+  OptionalDesiredConfig1732240700000,
 ];

@@ -138,7 +138,13 @@ class SyncFields {
 }
 
 export class ConfigView extends SyncFields {
-  @ApiProperty({ type: ConfigDto }) desired!: ConfigDto;
+  @ApiProperty({
+    nullable: true,
+    type: ConfigDto,
+    description:
+      'null until set (PUT, or PUSH_DEFAULT_CONFIG): the device then keeps its own settings and no config is sent',
+  })
+  desired!: ConfigDto | null;
 }
 
 export class SchedulesView extends SyncFields {

@@ -116,7 +116,7 @@ export class ConcentratorView {
       'sync state of config / schedules / params: pending | synced | failed (null = nothing desired yet)',
     example: { config: 'synced', schedules: 'pending', params: null },
   })
-  sync!: { config: string; schedules: string | null; params: string | null };
+  sync!: { config: string | null; schedules: string | null; params: string | null };
   @ApiProperty({ format: 'date-time' }) firstSeenAt!: string;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) adoptedAt!: string | null;
 }

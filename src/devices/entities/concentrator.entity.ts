@@ -20,10 +20,11 @@ export class Concentrator {
   @Column('timestamptz', { name: 'first_seen_at', default: () => 'now()' }) firstSeenAt!: Date;
   @Column('boolean', { name: 'clock_skew', default: false }) clockSkew!: boolean;
   @Column('timestamptz', { name: 'clock_skew_at', nullable: true }) clockSkewAt!: Date | null;
-  @Column('integer', { name: 'report_s' }) reportS!: number;
-  @Column('integer', { name: 'heartbeat_s' }) heartbeatS!: number;
-  @Column('integer', { name: 'delta_pct' }) deltaPct!: number;
-  @Column('text', { name: 'config_sync', default: 'pending' }) configSync!: SyncState;
+  // Desired config: all three set, or none (the device keeps its own; nothing is pushed).
+  @Column('integer', { name: 'report_s', nullable: true }) reportS!: number | null;
+  @Column('integer', { name: 'heartbeat_s', nullable: true }) heartbeatS!: number | null;
+  @Column('integer', { name: 'delta_pct', nullable: true }) deltaPct!: number | null;
+  @Column('text', { name: 'config_sync', nullable: true }) configSync!: SyncState | null;
   @Column('text', { name: 'config_command_id', nullable: true }) configCommandId!: string | null;
   // Sync of the desired schedules / params (src/desired-state), read along for the detail view.
   @VirtualColumn({
