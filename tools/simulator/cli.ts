@@ -1,16 +1,32 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startFleet } from './fleet';
+import { enroll, EnrollError } from './enroll';
+import { snAt, startFleet } from './fleet';
+
+// The service's own settings file: its ports, root and token are the defaults
+// here too (the environment wins, as for the service).
+if (existsSync('.env')) process.loadEnvFile('.env');
+const env = process.env;
+const DEFAULT_BROKER = `mqtt://127.0.0.1:${env.EMBEDDED_MQTT_PORT || 1883}`;
+const DEFAULT_API = `http://127.0.0.1:${env.PORT || 3000}`;
+const DEFAULT_TOKEN_FILE = join(env.DATA_DIR || 'data', 'admin-token');
+const DEFAULT_ROOT = env.MQTT_TOPIC_ROOT || 'smart/devs';
 
 const USAGE = `Simulated breaker concentrators (protocol v1).
 
 npm run simulate -- [options]
-  --broker URL          mqtt:// or mqtts:// broker (default mqtt://127.0.0.1:1883)
+  --register            register the devices through the API first and use the
+                        passwords it returns (needs an admin token, see --token)
+  --api URL             the service's HTTP API (default ${DEFAULT_API})
+  --token T             admin token (default: ADMIN_TOKEN, else --token-file)
+  --token-file F        file holding the token (default ${DEFAULT_TOKEN_FILE})
+  --broker URL          mqtt:// or mqtts:// broker (default ${DEFAULT_BROKER})
   --devices N           number of concentrators (default 5)
   --lines N             breaker lines per concentrator, 1-64 (default 8)
   --interval S          telemetry period in seconds, 0 = none (default 5)
   --sn-start SN         first 12-digit serial (default 202005010001)
-  --root TOPIC          topic root (default smart/devs)
+  --root TOPIC          topic root (default ${DEFAULT_ROOT})
   --username U          one username for all devices (default: each device's serial)
   --password P          one password for all devices
   --passwords-file F    JSON {"<sn>": "<password>"}, wins over --password
@@ -36,12 +52,16 @@ function num(v: string | undefined, name: string, dflt: number): number {
 async function main(): Promise<void> {
   const { values: a } = parseArgs({
     options: {
-      broker: { type: 'string', default: 'mqtt://127.0.0.1:1883' },
+      register: { type: 'boolean', default: false },
+      api: { type: 'string', default: DEFAULT_API },
+      token: { type: 'string' },
+      'token-file': { type: 'string', default: DEFAULT_TOKEN_FILE },
+      broker: { type: 'string', default: DEFAULT_BROKER },
       devices: { type: 'string' },
       lines: { type: 'string' },
       interval: { type: 'string' },
       'sn-start': { type: 'string', default: '202005010001' },
-      root: { type: 'string', default: 'smart/devs' },
+      root: { type: 'string', default: DEFAULT_ROOT },
       username: { type: 'string' },
       password: { type: 'string' },
       'passwords-file': { type: 'string' },
@@ -63,11 +83,16 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  const passwords = a['passwords-file']
-    ? (JSON.parse(readFileSync(a['passwords-file'], 'utf8')) as Record<string, string>)
-    : undefined;
   const count = num(a.devices, 'devices', 5);
   const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+  let passwords = a['passwords-file']
+    ? (JSON.parse(readFileSync(a['passwords-file'], 'utf8')) as Record<string, string>)
+    : undefined;
+  if (a.register) {
+    const sns = Array.from({ length: count }, (_, i) => snAt(a['sn-start'], i));
+    passwords = await enroll({ apiUrl: a.api, token: adminToken(a.token, a['token-file']), sns });
+    log(`registered ${sns.length} concentrators through ${a.api}`);
+  }
 
   const fleet = await startFleet({
     brokerUrl: a.broker,
@@ -94,6 +119,12 @@ async function main(): Promise<void> {
     onStarted: (d) => log(`${d.sn} connected (fw ${d.fw}, ${d.lineCount} lines)`),
     onFailed: (sn, e) => log(`${sn} FAILED: ${e.message}`),
   });
+  if (fleet.devices.length === 0) {
+    console.error(
+      `\nNo concentrator could connect to ${a.broker}: ${explain(fleet.failed[0]?.error)}\n`,
+    );
+    process.exit(1);
+  }
   log(`${fleet.devices.length}/${count} concentrators running; Ctrl-C to stop`);
 
   let last = { published: 0, commands: 0 };
@@ -128,7 +159,34 @@ async function main(): Promise<void> {
   process.on('SIGTERM', onSignal);
 }
 
+function adminToken(flag: string | undefined, file: string): string {
+  const token = flag ?? env.ADMIN_TOKEN;
+  if (token) return token;
+  if (!existsSync(file)) {
+    throw new EnrollError(
+      `--register needs an admin token: none in --token, ADMIN_TOKEN or ${file} ` +
+        '(the service writes that file when it generates the token at its first start)',
+    );
+  }
+  return readFileSync(file, 'utf8').trim();
+}
+
+/** What a refused or failed connection means for someone trying the simulator. */
+function explain(error: Error | undefined): string {
+  const m = error?.message ?? 'unknown error';
+  if (/not authori[sz]ed|bad user ?name or password/i.test(m)) {
+    return (
+      `${m}.\nThe broker authenticates every concentrator. Register them first with ` +
+      '--register (or give their passwords with --passwords-file), or start the service ' +
+      'with OPEN_ENROLLMENT=true to discover unknown serials as pending (demos only).'
+    );
+  }
+  if (/ECONNREFUSED|connect timeout/i.test(m))
+    return `${m}. Is the service (or your broker) running?`;
+  return m;
+}
+
 main().catch((e: Error) => {
-  console.error(e.message);
+  console.error(e instanceof EnrollError ? `\n${e.message}\n` : e.message);
   process.exit(1);
 });
