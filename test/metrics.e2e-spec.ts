@@ -146,7 +146,17 @@ describe('/metrics and certificate expiry in /health', () => {
       10_000,
       'command acked',
     );
-    await t.flush();
+    // The device reports the switched line right after its ack: wait for that message too, so
+    // no message arrives between the /health and /metrics reads below.
+    await waitFor(
+      async () => {
+        await t.flush();
+        const latest = await t.api().get(`/api/v1/concentrators/${managed}/latest`);
+        return latest.body.lines?.find((l: { line: number }) => l.line === 1)?.on === false;
+      },
+      10_000,
+      'status after the switch',
+    );
 
     const health = (await t.http().get('/health')).body as {
       ingest: {
