@@ -43,8 +43,15 @@ describe('commands (real broker, real PostgreSQL, simulator as the device)', () 
   let downBroker: Awaited<ReturnType<typeof startEmbeddedBroker>> | undefined;
 
   beforeAll(async () => {
-    // A cooldown long enough that four quick requests fall inside it on a loaded machine.
-    t = await bootTestApp({ env: { COMMAND_TIMEOUT_S: '2', SWITCH_COOLDOWN_S: '4' } });
+    t = await bootTestApp({
+      env: {
+        COMMAND_TIMEOUT_S: '2',
+        // A cooldown long enough that four quick requests fall inside it on a loaded machine.
+        SWITCH_COOLDOWN_S: '4',
+        // config_request is then answered with the fleet default config: a round trip to wait on.
+        PUSH_DEFAULT_CONFIG: 'true',
+      },
+    });
     probe = await MqttProbe.connect(t.mqttUrl);
     await probe.subscribe(`${t.root}/+/todev`);
   }, 30_000);
