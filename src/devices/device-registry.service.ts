@@ -38,6 +38,8 @@ export class DeviceRegistry implements OnModuleInit, OnApplicationShutdown {
   // Per serial, so an online flag and its offline successor land in the order they happened.
   private readonly writes = new KeyedSerializer();
   private readonly pending = new Set<Promise<void>>();
+  // Serials with a write of this instance still on its way: there the table lags the cache.
+  private readonly writing = new Map<string, number>();
 
   constructor(
     @InjectRepository(Concentrator) private readonly repo: Repository<Concentrator>,
@@ -71,10 +73,17 @@ export class DeviceRegistry implements OnModuleInit, OnApplicationShutdown {
 
   /** Starts a write the caller does not wait for; with a serial, after that serial's earlier ones. */
   private track(task: () => Promise<void>, sn?: string): void {
+    if (sn !== undefined) this.writing.set(sn, (this.writing.get(sn) ?? 0) + 1);
     const run = sn === undefined ? task() : this.writes.run(sn, task);
     const p: Promise<void> = run
       .catch((err: Error) => this.log.error(`background write failed: ${err.message}`))
-      .finally(() => this.pending.delete(p));
+      .finally(() => {
+        this.pending.delete(p);
+        if (sn === undefined) return;
+        const left = (this.writing.get(sn) ?? 1) - 1;
+        if (left > 0) this.writing.set(sn, left);
+        else this.writing.delete(sn);
+      });
     this.pending.add(p);
   }
 
@@ -91,10 +100,17 @@ export class DeviceRegistry implements OnModuleInit, OnApplicationShutdown {
   /** Reflects a change made through the API (adopt, release, delete, create). */
   put(c: Concentrator): void {
     const prev = this.devices.get(c.sn);
-    this.devices.set(c.sn, {
+    const next: CachedDevice = {
       ...toCached(c),
       lastSeenMs: Math.max(prev?.lastSeenMs ?? 0, c.lastSeenAt?.getTime() ?? 0),
-    });
+    };
+    // A flag this instance has set but not yet written is newer than the row: keep it, or an
+    // adopt right after the first message would make an online device look offline.
+    if (prev && this.writing.has(c.sn)) {
+      next.online = prev.online;
+      next.clockSkew = prev.clockSkew;
+    }
+    this.devices.set(c.sn, next);
   }
 
   remove(sn: string): void {
