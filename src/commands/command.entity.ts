@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { BIGINT_NUMBER } from '../firmware/firmware.entity';
 
 export const COMMAND_STATES = ['sent', 'acked', 'failed', 'timeout'] as const;
 export type CommandState = (typeof COMMAND_STATES)[number];
@@ -14,7 +15,9 @@ export class Command {
   /** The exact message published (wire field names). */
   @Column('jsonb') payload!: Record<string, unknown>;
   @Column('text') state!: CommandState;
-  @Column('integer', { name: 'ack_code', nullable: true }) ackCode!: number | null;
+  // bigint: devices send signed or unsigned 32-bit codes (docs/protocol.md, "What passes the decoder fits the database").
+  @Column('bigint', { name: 'ack_code', nullable: true, transformer: BIGINT_NUMBER })
+  ackCode!: number | null;
   @Column('text', { name: 'ack_msg', nullable: true }) ackMsg!: string | null;
   @Column('text') actor!: string;
   @Column('text', { name: 'actor_role', nullable: true }) actorRole!: string | null;
@@ -24,7 +27,8 @@ export class Command {
   // is kept here; the final state is never rewritten.
   @Column('timestamptz', { name: 'late_ack_at', nullable: true }) lateAckAt!: Date | null;
   @Column('boolean', { name: 'late_ack_ok', nullable: true }) lateAckOk!: boolean | null;
-  @Column('integer', { name: 'late_ack_code', nullable: true }) lateAckCode!: number | null;
+  @Column('bigint', { name: 'late_ack_code', nullable: true, transformer: BIGINT_NUMBER })
+  lateAckCode!: number | null;
   @Column('text', { name: 'late_ack_msg', nullable: true }) lateAckMsg!: string | null;
   @Column('text', { name: 'idempotency_key', nullable: true }) idempotencyKey!: string | null;
   @Column('text', { name: 'request_hash', nullable: true }) requestHash!: string | null;

@@ -5,7 +5,17 @@ import {
   paramsLineList,
   scheduleItemList,
 } from './backend-messages';
-import { finiteIn, idField, lineNumber, snField, tsField, uniqueBy } from './fields';
+import {
+  INT32_MIN,
+  UINT32_MAX,
+  deviceText,
+  finiteIn,
+  idField,
+  lineNumber,
+  snField,
+  tsField,
+  uniqueBy,
+} from './fields';
 
 // Every object here uses zod's default "strip": unknown keys (including
 // `__proto__` / `constructor` own properties from JSON.parse) are dropped, so
@@ -69,8 +79,9 @@ export const UPGRADE_STATES = [
   'rejected',
 ] as const;
 
-const base = { sn: snField, ts: tsField, seq: z.int().nonnegative().optional() };
-const text = (max: number) => z.string().max(max);
+// seq is a device's 32-bit message counter; wider values are not a counter any device keeps.
+const base = { sn: snField, ts: tsField, seq: z.int().min(0).max(UINT32_MAX).optional() };
+const text = (max: number) => deviceText(0, max);
 
 function lineArray<T extends z.ZodType<{ line: number }>>(item: T) {
   return z
@@ -86,8 +97,8 @@ function lineArray<T extends z.ZodType<{ line: number }>>(item: T) {
 export const ConfigRequestMsg = z.object({
   ...base,
   type: z.literal('config_request'),
-  fw: z.string().min(1).max(32),
-  model: z.string().min(1).max(64),
+  fw: deviceText(1, 32),
+  model: deviceText(1, 64),
   lines: lineNumber,
   io: z.enum(IO_KINDS),
 });
@@ -139,7 +150,9 @@ export const AckMsg = z.object({
   type: z.literal('ack'),
   id: idField,
   ok: z.boolean(),
-  code: z.int().optional(),
+  // Firmware reports codes as signed or unsigned 32-bit integers (e.g. 0x80004005);
+  // the commands table keeps them in bigint columns.
+  code: z.int().min(INT32_MIN).max(UINT32_MAX).optional(),
   msg: text(256).optional(),
 });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { stripUnsafeText } from './sanitize';
 import { SERIAL_RE } from './serial';
 
 // Shared wire-field schemas, so both directions apply identical rules.
@@ -12,9 +13,34 @@ export const idField = z
 export const tsField = z.int().nonnegative();
 export const lineNumber = z.int().min(1).max(64);
 
-/** z.number() already rejects NaN and ±Infinity (e.g. JSON `1e400`). */
+export const INT32_MIN = -(2 ** 31);
+export const INT32_MAX = 2 ** 31 - 1;
+export const UINT32_MAX = 2 ** 32 - 1;
+/** 2^-126, the smallest normal 32-bit float. */
+export const FLOAT32_MIN_NORMAL = 2 ** -126;
+
+/**
+ * A finite number in [min, max]. z.number() already rejects NaN and ±Infinity
+ * (e.g. JSON `1e400`). A magnitude below the smallest normal float4 is read as
+ * 0: PostgreSQL refuses e.g. `1e-50` for a `real` column ("out of range"),
+ * which would fail the whole telemetry batch it travels in.
+ */
 export function finiteIn(min: number, max: number) {
-  return z.number().min(min).max(max);
+  return z
+    .number()
+    .min(min)
+    .max(max)
+    .transform((v) => (Math.abs(v) < FLOAT32_MIN_NORMAL ? 0 : v));
+}
+
+/**
+ * Free text from a device (firmware version, model, messages): characters that
+ * sanitize.ts escapes (NUL and other controls, bidi and invisible marks, lone
+ * surrogates) are removed first, then the length rule applies to what is left.
+ * The cleaned value is what every handler sees and what is stored.
+ */
+export function deviceText(min: number, max: number) {
+  return z.string().transform(stripUnsafeText).pipe(z.string().min(min).max(max));
 }
 
 export function uniqueBy<T>(key: (item: T) => unknown): (items: T[]) => boolean {

@@ -1,4 +1,4 @@
-import { safeLogString, sanitizeExcerpt } from './sanitize';
+import { safeLogString, sanitizeExcerpt, stripUnsafeText } from './sanitize';
 
 describe('sanitizeExcerpt', () => {
   it('passes plain text through', () => {
@@ -72,5 +72,30 @@ describe('safeLogString', () => {
     };
     expect(safeLogString(hostile)).toBe('<object>');
     expect(safeLogString(Object.create(null))).toBe('<object>');
+  });
+});
+
+describe('stripUnsafeText', () => {
+  it('returns clean text as it is (the same string)', () => {
+    const s = '1.4.2 héllo 日本 😀';
+    expect(stripUnsafeText(s)).toBe(s);
+    expect(stripUnsafeText('')).toBe('');
+  });
+
+  it('removes NUL, the other C0 controls, DEL and C1 controls', () => {
+    expect(stripUnsafeText('breaker\u0000timeout')).toBe('breakertimeout');
+    expect(stripUnsafeText('a\nb\r\tc\u001bd\u007fe\u0085f\u009f')).toBe('abcdef');
+  });
+
+  it('removes bidi controls, invisible marks and lone surrogates, keeps pairs', () => {
+    expect(stripUnsafeText('1.5\u202e0.1\u200b\ufeff\u2066')).toBe('1.50.1');
+    expect(stripUnsafeText('a\ud800b\udc00c😀')).toBe('abc😀');
+  });
+
+  it('leaves nothing sanitizeExcerpt would escape', () => {
+    let all = '';
+    for (let cp = 0; cp <= 0xffff; cp++) all += String.fromCharCode(cp);
+    const out = stripUnsafeText(all);
+    expect(sanitizeExcerpt(out, out.length)).toBe(out);
   });
 });

@@ -15,6 +15,26 @@ function needsEscape(cp: number): boolean {
   );
 }
 
+/**
+ * `s` without the characters sanitizeExcerpt would escape. The decoder applies
+ * it to every free-text field a device sends, so what is kept in memory is
+ * exactly what PostgreSQL stores: text and jsonb refuse NUL and lone
+ * surrogates, and the rest must not reach logs or UIs either.
+ */
+export function stripUnsafeText(s: string): string {
+  let clean = true;
+  for (const ch of s) {
+    if (needsEscape(ch.codePointAt(0) as number)) {
+      clean = false;
+      break;
+    }
+  }
+  if (clean) return s;
+  let out = '';
+  for (const ch of s) if (!needsEscape(ch.codePointAt(0) as number)) out += ch;
+  return out;
+}
+
 function escapeCodePoint(cp: number): string {
   return '\\u' + cp.toString(16).toUpperCase().padStart(4, '0');
 }

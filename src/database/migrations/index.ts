@@ -6,6 +6,7 @@ import { FirmwareUpgrades1732240400000 } from './1732240400000-firmware-upgrades
 import { ApiTokens1732240500000 } from './1732240500000-api-tokens';
 import { DeviceCredentials1732240600000 } from './1732240600000-device-credentials';
 import { OptionalDesiredConfig1732240700000 } from './1732240700000-optional-desired-config';
+import { WideAckCodes1732240800000 } from './1732240800000-wide-ack-codes';
 
 // Listed explicitly (not globbed) so the same list works from ts-jest, ts-node and dist.
 // Append new migrations at the end, in timestamp order.
@@ -18,4 +19,5 @@ export const MIGRATIONS = [
   ApiTokens1732240500000,
   DeviceCredentials1732240600000,
   OptionalDesiredConfig1732240700000,
+  WideAckCodes1732240800000,
 ];
