@@ -29,7 +29,6 @@ import {
   ProtocolEncodeError,
 } from '../protocol/backend-messages';
 import { AckMsg } from '../protocol/device-messages';
-import { RejectionsService } from '../rejections/rejections.service';
 import { Command } from './command.entity';
 import { toCommandView } from './command-view';
 import { CommandWaiters } from './command-waiters';
@@ -87,7 +86,6 @@ export class CommandsService implements OnModuleInit, OnApplicationShutdown {
     private readonly registry: DeviceRegistry,
     private readonly concentrators: ConcentratorsService,
     private readonly ingestion: IngestionService,
-    private readonly rejections: RejectionsService,
     private readonly live: LiveEvents,
     private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -335,8 +333,8 @@ export class CommandsService implements OnModuleInit, OnApplicationShutdown {
   private async onAck({
     dev,
     msg,
-    topic,
     receivedAt,
+    reject,
   }: DeviceMessageContext<AckMsg>): Promise<void> {
     const res = await this.repo.update(
       { id: msg.id, sn: dev.sn, state: 'sent' },
@@ -353,10 +351,8 @@ export class CommandsService implements OnModuleInit, OnApplicationShutdown {
     }
     const row = await this.repo.findOneBy({ id: msg.id });
     if (!row || row.sn !== dev.sn) {
-      this.rejections.record({
+      reject({
         reason: 'unknown_command',
-        topic,
-        sn: dev.sn,
         field: 'id',
         detail: row
           ? 'ack for a command sent to another concentrator'

@@ -9,8 +9,19 @@ import { parseFromdevTopic } from '../protocol/topics';
 import { RejectionsService } from '../rejections/rejections.service';
 import { FromdevMqttServer } from '../mqtt/fromdev-server';
 import { FromdevPacket } from '../mqtt/raw-fromdev.deserializer';
+import { LogThrottle } from '../common/log-throttle';
+import { safeLogString } from '../protocol/sanitize';
 import { DeviceMessageContext, DeviceMessageHandler } from './device-message-context';
 import { IngestStats } from './ingest-stats';
+import {
+  ACCEPTED,
+  DropReason,
+  MessageOutcome,
+  OutcomeLatch,
+  dropped,
+  failureReason,
+  rejected,
+} from './message-outcome';
 
 /** Types that carry state of the breakers: only a managed concentrator's are kept. */
 const MANAGED_ONLY: ReadonlySet<DeviceMessageType> = new Set([
@@ -25,15 +36,17 @@ const MANAGED_ONLY: ReadonlySet<DeviceMessageType> = new Set([
 
 /**
  * The ingestion pipeline: topic → decode → registry → clock → the handlers
- * that feature modules register per message type. Every refusal is counted
- * and recorded; nothing here throws back into the transport.
+ * that feature modules register per message type. Every message ends as
+ * exactly one counted outcome (accepted, rejected by reason, dropped by
+ * reason); nothing here throws back into the transport.
  */
 @Injectable()
 export class IngestionService implements OnModuleDestroy {
   private readonly log = new Logger('Ingestion');
   private readonly handlers = new Map<DeviceMessageType, DeviceMessageHandler[]>();
-  private inflight = 0;
   private idleWaiters: (() => void)[] = [];
+  private stopped = false;
+  private readonly failureLog = new LogThrottle(60_000);
 
   constructor(
     private readonly stats: IngestStats,
@@ -51,15 +64,32 @@ export class IngestionService implements OnModuleDestroy {
    */
   async onModuleDestroy(): Promise<void> {
     await this.ingress.stop();
-    if (this.inflight > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
+    if (this.stats.inFlight > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
+    this.stopped = true;
   }
 
+  /**
+   * One device message, start to outcome: counted as received and in flight
+   * now, and as exactly one of accepted, rejected or dropped when it is done.
+   * Never throws: whatever fails is a counted drop with its reason.
+   */
   async ingest(packet: FromdevPacket): Promise<void> {
-    this.inflight++;
+    if (this.stopped) {
+      // The transport may still hand over a message it had read before it stopped.
+      this.stats.receiveSettled(dropped('shutdown'));
+      return;
+    }
+    this.stats.begin();
+    let outcome: MessageOutcome = dropped('handler_failed');
     try {
-      await this.process(packet);
+      outcome = await this.process(packet);
+    } catch (err) {
+      const reason = failureReason(err);
+      outcome = dropped(reason);
+      this.logFailure(reason, packet.topic, err);
     } finally {
-      if (--this.inflight === 0) this.idleWaiters.splice(0).forEach((w) => w());
+      this.stats.settle(outcome);
+      if (this.stats.inFlight === 0) this.idleWaiters.splice(0).forEach((w) => w());
     }
   }
 
@@ -72,8 +102,7 @@ export class IngestionService implements OnModuleDestroy {
     this.handlers.set(type, list);
   }
 
-  private async process(packet: FromdevPacket): Promise<void> {
-    this.stats.received++;
+  private async process(packet: FromdevPacket): Promise<MessageOutcome> {
     const { topic, payload, receivedAtMs } = packet;
     const t = parseFromdevTopic(this.config.mqtt.topicRoot, topic);
     if (!t.ok) {
@@ -84,7 +113,7 @@ export class IngestionService implements OnModuleDestroy {
         detail: 'topic is not <root>/<12-digit sn>/fromdev',
         payload,
       });
-      return;
+      return rejected(t.reason);
     }
     const sn = t.sn;
     const r = decodeDeviceMessage(sn, payload, { maxBytes: this.config.ingest.maxPayloadBytes });
@@ -98,20 +127,21 @@ export class IngestionService implements OnModuleDestroy {
         payload: r.reason === 'too_large' ? undefined : payload,
       });
       if (r.reason === 'serial_mismatch' && this.registry.get(sn)) {
-        // Awaited like the handlers, so shutdown (in-flight count) covers it; add() never throws.
+        // Awaited like the handlers, so shutdown (in-flight count) covers it; add() never
+        // throws, and repeats within the coalescing window cost no query.
         await this.events.add({
           sn,
           kind: 'serial_mismatch',
           detail: { payloadSn: r.payloadSn ?? null },
         });
       }
-      return;
+      return rejected(r.reason);
     }
     const msg = r.msg;
     const dev = this.registry.get(sn) ?? (await this.registry.resolve(sn));
     if (msg.type === 'offline') {
       this.registry.markOffline(sn, 'will');
-      return;
+      return ACCEPTED;
     }
     this.registry.seen(dev, receivedAtMs);
 
@@ -126,22 +156,41 @@ export class IngestionService implements OnModuleDestroy {
         sn,
         detail: `${msg.type} from a ${dev.state} concentrator is counted, not stored`,
       });
-      return;
+      return rejected('unknown_device');
     }
+    const latch = new OutcomeLatch();
     const ctx: DeviceMessageContext = {
       dev,
       msg,
       topic,
       at: clock.at,
       receivedAt: new Date(receivedAtMs),
+      reject: (rej) => {
+        if (latch.set(rejected(rej.reason))) this.rejections.record({ ...rej, topic, sn });
+      },
+      drop: (reason) => void latch.set(dropped(reason)),
     };
     for (const h of this.handlers.get(msg.type) ?? []) {
       try {
         await h(ctx);
       } catch (err) {
-        // One failing feature must not stop the others, nor the transport.
-        this.log.error(`handler for ${msg.type} from ${sn} failed: ${(err as Error).message}`);
+        // One failing feature must not stop the others, nor the transport; the
+        // message counts as dropped (it was not fully applied).
+        const reason = failureReason(err);
+        latch.set(dropped(reason));
+        this.logFailure(reason, topic, err, msg.type);
       }
     }
+    return latch.outcome;
+  }
+
+  /** At most one line per drop reason and message type a minute: an outage must not flood the log. */
+  private logFailure(reason: DropReason, topic: string, err: unknown, type = 'message'): void {
+    const logged = this.failureLog.take(`${reason}|${type}`);
+    if (!logged) return;
+    const held = logged.held ? ` (${logged.held} more since the last line)` : '';
+    this.log.error(
+      `${type} on ${safeLogString(topic, 96)} dropped (${reason}): ${safeLogString((err as Error)?.message, 200)}${held}`,
+    );
   }
 }

@@ -31,6 +31,28 @@ export function registerIngestMetrics(registry: Registry, stats: IngestStats) {
     },
   });
   new Counter({
+    name: `${P}ingest_messages_total`,
+    help:
+      'fromdev messages by outcome: accepted (applied), rejected (protocol refusal, by reason) or ' +
+      'dropped (lost by the service, by reason); received = their sum + in flight',
+    labelNames: ['outcome', 'reason'],
+    registers,
+    collect() {
+      this.reset();
+      this.inc({ outcome: 'accepted' }, stats.accepted);
+      for (const [reason, n] of stats.rejected) this.inc({ outcome: 'rejected', reason }, n);
+      for (const [reason, n] of stats.droppedMessages) this.inc({ outcome: 'dropped', reason }, n);
+    },
+  });
+  new Gauge({
+    name: `${P}ingest_messages_in_flight`,
+    help: 'fromdev messages received and still being processed',
+    registers,
+    collect() {
+      this.set(stats.inFlight);
+    },
+  });
+  new Counter({
     name: `${P}telemetry_rows_stored_total`,
     help: 'telemetry rows (one per line and sample) inserted into the database',
     registers,
@@ -46,6 +68,41 @@ export function registerIngestMetrics(registry: Registry, stats: IngestStats) {
     collect() {
       this.reset();
       this.inc(stats.dropped);
+    },
+  });
+  new Counter({
+    name: `${P}telemetry_rows_duplicate_total`,
+    help: 'telemetry rows not inserted because the same (sn, line, ts) was already stored',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(stats.duplicateRows);
+    },
+  });
+  new Counter({
+    name: `${P}telemetry_messages_lost_total`,
+    help:
+      'accepted telemetry messages whose buffered rows were given up (batch failed after its ' +
+      'retries, or at shutdown), by reason',
+    labelNames: ['reason'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [reason, n] of stats.telemetryMessagesLost) this.inc({ reason }, n);
+    },
+  });
+  new Counter({
+    name: `${P}device_events_total`,
+    help:
+      'device events (connectivity, clock, serial mismatch, status): written as a row, ' +
+      'coalesced into the open row of identical events, or unrecorded (database refused)',
+    labelNames: ['outcome'],
+    registers,
+    collect() {
+      this.reset();
+      this.inc({ outcome: 'written' }, stats.eventsWritten);
+      this.inc({ outcome: 'coalesced' }, stats.eventsCoalesced);
+      this.inc({ outcome: 'unrecorded' }, stats.eventsUnrecorded);
     },
   });
   new Counter({

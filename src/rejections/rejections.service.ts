@@ -20,8 +20,9 @@ export interface RejectionInput {
 }
 
 /**
- * Every rejection is counted; only a rate-limited sample is written, and the
- * table is trimmed to the newest N rows, so a flood cannot fill the disk.
+ * Every rejection is counted (by the ingestion); only a rate-limited sample is
+ * written, and the table is trimmed to the newest REJECTIONS_KEEP rows (and
+ * REJECTIONS_KEEP_DAYS by the retention job), so a flood cannot fill the disk.
  */
 @Injectable()
 export class RejectionsService implements OnModuleInit, OnApplicationShutdown {
@@ -50,8 +51,11 @@ export class RejectionsService implements OnModuleInit, OnApplicationShutdown {
     await this.flush();
   }
 
+  /**
+   * Records a sample of a rejected message. Counting is the ingestion's
+   * (one outcome per message, see IngestStats); this only bounds the table.
+   */
   record(r: RejectionInput): void {
-    this.stats.reject(r.reason);
     const now = Date.now();
     if (now - this.windowStart >= 1000) {
       this.windowStart = now;

@@ -22,13 +22,15 @@ export class TelemetryIngestHandlers implements OnModuleInit {
     this.deviceEvents.onEvent((e) => {
       if (e.kind === 'deleted') this.latest.forget(e.sn);
     });
-    this.ingestion.on('telemetry', ({ dev, msg, at, receivedAt }) => {
+    this.ingestion.on('telemetry', ({ dev, msg, at, receivedAt, drop }) => {
       const tsMs = at.getTime();
-      if (this.writer.enqueue(dev.sn, tsMs, receivedAt.getTime(), msg.seq, msg.lines)) {
-        this.latest.applyTelemetry(dev.sn, tsMs, receivedAt.getTime(), msg.lines);
-        if (this.live.listenerCount > 0) {
-          this.live.emit({ kind: 'telemetry', sn: dev.sn, at: at.toISOString(), lines: msg.lines });
-        }
+      if (!this.writer.enqueue(dev.sn, tsMs, receivedAt.getTime(), msg.seq, msg.lines)) {
+        drop('buffer_full');
+        return;
+      }
+      this.latest.applyTelemetry(dev.sn, tsMs, receivedAt.getTime(), msg.lines);
+      if (this.live.listenerCount > 0) {
+        this.live.emit({ kind: 'telemetry', sn: dev.sn, at: at.toISOString(), lines: msg.lines });
       }
     });
     this.ingestion.on('status', ({ dev, msg, at }) => {

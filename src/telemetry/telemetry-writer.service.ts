@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { pgPool } from '../database/pg-pool';
 import { IngestStats } from '../ingestion/ingest-stats';
+import { failureReason } from '../ingestion/message-outcome';
 import { TelemetryLine } from '../protocol/device-messages';
 import { TelemetryBatch } from './telemetry-batch';
 import { INSERT_TELEMETRY_BATCH } from './telemetry.sql';
@@ -74,7 +75,7 @@ export class TelemetryWriter extends EventEmitter implements OnModuleInit, OnApp
     lines: TelemetryLine[],
   ): boolean {
     if (this.bufferedRows + lines.length > this.config.ingest.bufferMaxRows) {
-      this.stats.dropped += lines.length;
+      this.stats.dropRows('buffer_full', lines.length);
       const now = Date.now();
       if (now - this.lastDropLog > 5000) {
         this.lastDropLog = now;
@@ -129,7 +130,7 @@ export class TelemetryWriter extends EventEmitter implements OnModuleInit, OnApp
       const durationMs = performance.now() - started;
       const inserted = res.rowCount ?? 0;
       this.duplicates += batch.rows - inserted;
-      this.stats.recordFlush(inserted, durationMs);
+      this.stats.recordFlush(inserted, durationMs, batch.rows - inserted);
       this.emit('flushed', {
         rows: batch.rows,
         inserted,
@@ -139,7 +140,8 @@ export class TelemetryWriter extends EventEmitter implements OnModuleInit, OnApp
     } catch (err) {
       batch.attempts++;
       const e = err as Error & { code?: string };
-      const transient = isTransient(e) && !this.closing;
+      // An outage is waited out (the buffer cap bounds memory); anything else gets MAX_ATTEMPTS.
+      const transient = failureReason(e) === 'database_unavailable' && !this.closing;
       if (transient || batch.attempts < MAX_ATTEMPTS) {
         this.log.error(
           `batch of ${batch.rows} rows failed (${e.code ?? ''} ${e.message}); retrying`,
@@ -149,23 +151,19 @@ export class TelemetryWriter extends EventEmitter implements OnModuleInit, OnApp
         this.queue.unshift(batch);
         this.queuedRows += batch.rows;
       } else {
-        this.stats.dropped += batch.rows;
+        // Its messages stay accepted (counters never go back); the loss is counted in rows
+        // and in telemetry messages lost, by whether shutdown gave up on it.
+        this.stats.dropRows(
+          this.closing ? 'shutdown' : 'batch_failed',
+          batch.rows,
+          batch.messages.length,
+        );
         this.log.error(
           `batch of ${batch.rows} rows dropped after ${batch.attempts} attempts: ${e.message}`,
         );
       }
     }
   }
-}
-
-function isTransient(e: Error & { code?: string }): boolean {
-  const code = e.code ?? '';
-  return (
-    code.startsWith('08') ||
-    code.startsWith('57') ||
-    code === '53300' ||
-    /ECONN|ETIMEDOUT|terminat/i.test(e.message)
-  );
 }
 
 function sleep(ms: number): Promise<void> {

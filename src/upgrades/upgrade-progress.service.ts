@@ -46,10 +46,24 @@ export class UpgradeProgress implements OnModuleInit {
     );
   }
 
-  async onUpgrade({ dev, msg, at }: DeviceMessageContext<UpgradeProgressMsg>): Promise<void> {
+  async onUpgrade({
+    dev,
+    msg,
+    at,
+    reject,
+  }: DeviceMessageContext<UpgradeProgressMsg>): Promise<void> {
     await this.runner.settledSend(dev.sn);
     const t = await this.store.byCommand(dev.sn, msg.id);
-    if (!t) return; // not a campaign's command (or another serial's id): nothing to record
+    if (!t) {
+      // Not an upgrade this serial was sent: a refusal, counted like an ack for an unknown id.
+      reject({
+        reason: 'unknown_command',
+        field: 'id',
+        detail: 'upgrade progress for a command id this concentrator was not sent',
+        payload: JSON.stringify(msg),
+      });
+      return;
+    }
     const lastMessage = {
       state: msg.state,
       progress: msg.progress ?? null,

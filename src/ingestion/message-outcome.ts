@@ -1,0 +1,76 @@
+import type { RejectionReason } from '../protocol/rejections';
+
+/**
+ * Why the service itself lost a device message (as opposed to refusing it):
+ * - `buffer_full`: telemetry the bounded buffer could not take;
+ * - `database_unavailable`: the database could not be reached or did not answer
+ *   in time (e.g. discovering a new serial during an outage);
+ * - `handler_failed`: any other failure while applying the message;
+ * - `shutdown`: arrived after ingestion stopped taking messages.
+ */
+export const DROP_REASONS = [
+  'buffer_full',
+  'database_unavailable',
+  'handler_failed',
+  'shutdown',
+] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
+
+/** What became of one device message; each message ends with exactly one. */
+export type MessageOutcome =
+  | { kind: 'accepted' }
+  | { kind: 'rejected'; reason: RejectionReason }
+  | { kind: 'dropped'; reason: DropReason };
+
+export const ACCEPTED: MessageOutcome = { kind: 'accepted' };
+
+export function rejected(reason: RejectionReason): MessageOutcome {
+  return { kind: 'rejected', reason };
+}
+
+export function dropped(reason: DropReason): MessageOutcome {
+  return { kind: 'dropped', reason };
+}
+
+// SQLSTATE classes 08 (connection), 57 (operator intervention: shutdown, statement
+// timeout, cancel) and 53300 (too many connections), plus what node-pg and the pool
+// raise without a code when the server is gone or the pool cannot hand out a client.
+const UNAVAILABLE_MESSAGE =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|Connection terminated|timeout|terminating connection|the database system is|not currently accepting connections|Client has encountered a connection error|Cannot use a pool after calling end/i;
+
+/** The drop reason of an error thrown while applying a message. */
+export function failureReason(err: unknown): DropReason {
+  const e = err as { code?: unknown; message?: unknown; driverError?: unknown } | null;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  if (code.startsWith('08') || code.startsWith('57') || code === '53300') {
+    return 'database_unavailable';
+  }
+  const message = typeof e?.message === 'string' ? e.message : '';
+  if (UNAVAILABLE_MESSAGE.test(message)) return 'database_unavailable';
+  // TypeORM wraps driver errors (QueryFailedError keeps the driver's one).
+  if (e?.driverError && e.driverError !== err) return failureReason(e.driverError);
+  return 'handler_failed';
+}
+
+/**
+ * The outcome of a message that several handlers applied: the first refusal or
+ * loss any of them signalled, else accepted. One message, one outcome, so the
+ * counts add up however many features handle a type.
+ */
+export class OutcomeLatch {
+  private first?: MessageOutcome;
+
+  set(outcome: MessageOutcome): boolean {
+    if (this.first) return false;
+    this.first = outcome;
+    return true;
+  }
+
+  get decided(): boolean {
+    return this.first !== undefined;
+  }
+
+  get outcome(): MessageOutcome {
+    return this.first ?? ACCEPTED;
+  }
+}
