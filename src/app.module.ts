@@ -21,6 +21,7 @@ import { IngestionModule, IngestStatsModule } from './ingestion/ingestion.module
 import { MetricsModule } from './metrics/metrics.module';
 import { MqttModule } from './mqtt/mqtt.module';
 import { RejectionsModule } from './rejections/rejections.module';
+import { RetentionModule } from './retention/retention.module';
 import { StreamModule } from './stream/stream.module';
 import { TelemetryModule } from './telemetry/telemetry.module';
 import { TokensModule } from './tokens/tokens.module';
@@ -55,6 +56,7 @@ export class AppModule {
         CredentialsModule,
         BrokerModule,
         RejectionsModule,
+        RetentionModule,
         IngestionModule,
         TelemetryModule,
         CommandsModule,

@@ -28,7 +28,10 @@ export class DeviceEventsController {
     summary: 'History of one concentrator, newest first',
     description:
       'Connectivity (online/offline with reason), switch changes with cause (status), clock skew, ' +
-      'registry changes. History outlives the registry entry: a deleted serial still answers.',
+      'registry changes. History outlives the registry entry: a deleted serial still answers. ' +
+      'Identical events a device repeats within DEVICE_EVENTS_COALESCE_S share one row: `at` is ' +
+      'the first, `lastAt` the last, `count` how many. Rows older than DEVICE_EVENTS_KEEP_DAYS ' +
+      'are deleted.',
   })
   @ApiOkResponse({ type: DeviceEventPage })
   @ApiBadRequestResponse({ description: 'bad serial or kind' })
@@ -52,6 +55,8 @@ export class DeviceEventsController {
       items: rows.map((r) => ({
         id: r.id,
         at: r.at.toISOString(),
+        count: r.occurrences,
+        lastAt: (r.lastAt ?? r.at).toISOString(),
         kind: r.kind,
         line: r.line,
         detail: r.detail,

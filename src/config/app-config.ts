@@ -35,6 +35,8 @@ export interface AppConfig {
     latestFlushMs: number;
     rejectionsKeep: number;
     rejectionsRecordPerS: number;
+    /** Identical events of one device within this many seconds share one device_events row. */
+    deviceEventsCoalesceS: number;
     offlineMinS: number;
     partitionDaysAhead: number;
   };
@@ -44,6 +46,8 @@ export interface AppConfig {
    * the period assumed when judging its silence.
    */
   deviceDefaults: { push: boolean; reportS: number; heartbeatS: number; deltaPct: number };
+  /** Rows older than this many days are deleted hourly, in small batches. */
+  retention: { deviceEventsDays: number; rejectionsDays: number; auditDays: number };
   commands: {
     timeoutS: number;
     switchCooldownS: number;
@@ -148,6 +152,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       latestFlushMs: e.LATEST_FLUSH_MS,
       rejectionsKeep: e.REJECTIONS_KEEP,
       rejectionsRecordPerS: e.REJECTIONS_RECORD_PER_S,
+      deviceEventsCoalesceS: e.DEVICE_EVENTS_COALESCE_S,
       offlineMinS: e.OFFLINE_MIN_S,
       partitionDaysAhead: e.PARTITION_DAYS_AHEAD,
     },
@@ -156,6 +161,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       reportS: e.DEFAULT_REPORT_S,
       heartbeatS: e.DEFAULT_HEARTBEAT_S,
       deltaPct: e.DEFAULT_DELTA_PCT,
+    },
+    retention: {
+      deviceEventsDays: e.DEVICE_EVENTS_KEEP_DAYS,
+      rejectionsDays: e.REJECTIONS_KEEP_DAYS,
+      auditDays: e.AUDIT_KEEP_DAYS,
     },
     commands: {
       timeoutS: e.COMMAND_TIMEOUT_S,

@@ -60,6 +60,7 @@ export class DeviceRegistry implements OnModuleInit, OnApplicationShutdown {
     this.timers.forEach(clearInterval);
     // Ingress has stopped (IngestionService): nothing starts new writes now.
     await this.drain();
+    await this.events.flush();
     await this.flushSeen();
   }
 

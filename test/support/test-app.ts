@@ -11,6 +11,7 @@ import type { EmbeddedBrokerAuth } from '../../src/embedded/broker-auth';
 import { TelemetryWriter } from '../../src/telemetry/telemetry-writer.service';
 import { LatestStore } from '../../src/telemetry/latest-store.service';
 import { DeviceRegistry } from '../../src/devices/device-registry.service';
+import { DeviceEventsService } from '../../src/devices/device-events.service';
 import { RejectionsService } from '../../src/rejections/rejections.service';
 
 export const ADMIN_TOKEN = 'e2e-admin-token-0123456789abcdef';
@@ -62,7 +63,8 @@ export interface TestApp {
   /**
    * Writes buffered telemetry, latest state, last-seen and rejections now, and
    * waits for the registry's background writes (online/offline flags and their
-   * event rows, discovery and clock events) started so far.
+   * event rows, discovery and clock events) started so far, and for the counts
+   * of coalesced repeats to reach their event rows.
    */
   flush(): Promise<void>;
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
@@ -182,6 +184,7 @@ function testApp(
       await app.get(TelemetryWriter).drain();
       await app.get(LatestStore).flush();
       await app.get(DeviceRegistry).drain();
+      await app.get(DeviceEventsService).flush();
       await app.get(DeviceRegistry).flushSeen();
       await app.get(RejectionsService).flush();
     },

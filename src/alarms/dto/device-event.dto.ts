@@ -31,8 +31,25 @@ export class ListDeviceEventsQuery extends PaginationQuery {
 
 export class DeviceEventView {
   @ApiProperty() id!: string;
-  @ApiProperty({ format: 'date-time', description: 'device time when trusted, else server time' })
+  @ApiProperty({
+    format: 'date-time',
+    description:
+      'when it happened (the first of `count` identical events): device time when trusted, else server time',
+  })
   at!: string;
+  @ApiProperty({
+    example: 1,
+    description:
+      'identical events this row stands for: a device repeating the same event (flapping ' +
+      'online/offline, clock flags, serial mismatches, switch changes) within ' +
+      'DEVICE_EVENTS_COALESCE_S of the first adds to one row instead of writing one per message',
+  })
+  count!: number;
+  @ApiProperty({
+    format: 'date-time',
+    description: 'time of the last of them (equals `at` when `count` is 1)',
+  })
+  lastAt!: string;
   @ApiProperty({ example: 'status' }) kind!: string;
   @ApiProperty({ nullable: true, type: Number }) line!: number | null;
   @ApiProperty({

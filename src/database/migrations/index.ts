@@ -7,6 +7,7 @@ import { ApiTokens1732240500000 } from './1732240500000-api-tokens';
 import { DeviceCredentials1732240600000 } from './1732240600000-device-credentials';
 import { OptionalDesiredConfig1732240700000 } from './1732240700000-optional-desired-config';
 import { WideAckCodes1732240800000 } from './1732240800000-wide-ack-codes';
+import { CoalescedDeviceEvents1732240810000 } from './1732240810000-coalesced-device-events';
 
 // Listed explicitly (not globbed) so the same list works from ts-jest, ts-node and dist.
 // Append new migrations at the end, in timestamp order.
@@ -20,4 +21,5 @@ export const MIGRATIONS = [
   DeviceCredentials1732240600000,
   OptionalDesiredConfig1732240700000,
   WideAckCodes1732240800000,
+  CoalescedDeviceEvents1732240810000,
 ];

@@ -21,4 +21,8 @@ export class DeviceEvent {
   @Column('text') kind!: DeviceEventKind;
   @Column('smallint', { nullable: true }) line!: number | null;
   @Column('jsonb', { nullable: true }) detail!: Record<string, unknown> | null;
+  /** How many identical events this row stands for (DEVICE_EVENTS_COALESCE_S); `at` is the first. */
+  @Column('integer', { default: 1 }) occurrences!: number;
+  /** Time of the last of them; null while there is only the first. */
+  @Column('timestamptz', { name: 'last_at', nullable: true }) lastAt!: Date | null;
 }
