@@ -12,6 +12,7 @@ import { startEmbeddedPostgres } from './embedded/embedded-postgres';
 import { assertPortFree } from './embedded/port-check';
 import { AppLogger } from './logging/app-logger';
 import { FromdevMqttServer } from './mqtt/fromdev-server';
+import { installInputRules } from './http/input-rules';
 import { setupSwagger } from './http/swagger';
 
 export interface Infrastructure {
@@ -104,6 +105,8 @@ export async function configureApp(app: INestApplication): Promise<void> {
   app.use('/broker/emqx', emqxHookBodyParser());
   app.use(json({ limit: app.get<AppConfig>(APP_CONFIG).http.bodyLimit }));
   app.use(urlencoded({ extended: false, limit: '64kb' }));
+  // Before guards and pipes, so no route or DTO can miss a rule.
+  installInputRules(app);
   setupSwagger(app);
   app.connectMicroservice({ strategy: app.get(FromdevMqttServer) }, { inheritAppConfig: true });
   await app.startAllMicroservices();
