@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { Actor } from '../auth/roles';
+import { escapeControlChars } from '../common/control-chars';
 import { AuditEntry, AuditOutcome } from './audit-entry.entity';
 
 export interface AuditInput {
@@ -28,10 +29,10 @@ export class AuditService {
           actor: e.actor?.name ?? 'anonymous',
           actorRole: e.actor?.role ?? null,
           action: e.action,
-          target: e.target ?? null,
+          target: e.target == null ? null : storable(e.target),
           outcome: e.outcome,
           statusCode: e.statusCode ?? null,
-          detail: e.detail ?? null,
+          detail: e.detail == null ? null : storable(e.detail),
           ip: e.ip ?? null,
         }),
         { reload: false },
@@ -40,4 +41,20 @@ export class AuditService {
       this.log.error(`could not record ${e.action}: ${(err as Error).message}`);
     }
   }
+}
+
+/**
+ * PostgreSQL refuses NUL in text and jsonb, and a refused input (say, a
+ * firmware version with a NUL) is exactly what the trail must keep: control
+ * characters are written as visible \uXXXX escapes instead.
+ */
+function storable<T>(v: T): T {
+  if (typeof v === 'string') return escapeControlChars(v) as T;
+  if (Array.isArray(v)) return v.map(storable) as T;
+  if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    return Object.fromEntries(
+      Object.entries(v).map(([k, x]) => [escapeControlChars(k), storable(x)]),
+    ) as T;
+  }
+  return v;
 }
