@@ -1,21 +1,16 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsOptional } from 'class-validator';
+import { IsIntInRange, MAX_OFFSET } from './int-param';
 
 export class PaginationQuery {
-  @ApiPropertyOptional({ type: Number, minimum: 1, maximum: 1000, default: 50 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 1000, default: 50 })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @IsIntInRange(1, 1000)
   limit: number = 50;
 
-  @ApiPropertyOptional({ type: Number, minimum: 0, default: 0 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: MAX_OFFSET, default: 0 })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
+  @IsIntInRange(0, MAX_OFFSET)
   offset: number = 0;
 }
 

@@ -1,16 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
-import {
-  IsBoolean,
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-} from 'class-validator';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsIntInRange } from '../../common/int-param';
 import { PaginationQuery } from '../../common/pagination.dto';
 import { ALARM_CODES } from '../../protocol/device-messages';
 
@@ -40,12 +31,14 @@ export class ListAlarmsQuery extends PaginationQuery {
   @IsIn(ALARM_CODES)
   code?: string;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: 64, description: '0 = the concentrator itself' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    maximum: 64,
+    description: '0 = the concentrator itself',
+  })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(64)
+  @IsIntInRange(0, 64)
   line?: number;
 }
 

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsOptional, Matches } from 'class-validator';
+import { IsIntInRange } from '../../common/int-param';
 import { PaginationQuery } from '../../common/pagination.dto';
 import { BACKEND_MESSAGE_TYPES } from '../../protocol/backend-messages';
 import { COMMAND_STATES } from '../command.entity';
@@ -66,15 +66,12 @@ export class ListCommandsQuery extends PaginationQuery {
 
 export class WaitQuery {
   @ApiPropertyOptional({
-    type: Number,
+    type: 'integer',
     minimum: 0,
     maximum: 30,
     description: 'hold the answer until the state is final or this many seconds pass',
   })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(30)
+  @IsIntInRange(0, 30)
   wait?: number;
 }

@@ -1,6 +1,15 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
+import {
+  IsBoolean,
+  IsIn,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  MaxLength,
+  ValidateIf,
+} from 'class-validator';
 import { PaginationQuery } from '../../common/pagination.dto';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
@@ -41,7 +50,8 @@ export class AdoptConcentratorDto {
 
 export class UpdateConcentratorDto {
   @ApiPropertyOptional()
-  @IsOptional()
+  // Not IsOptional: that lets null through, and a managed concentrator always has a name.
+  @ValidateIf((_, v) => v !== undefined)
   @Transform(trim)
   @IsString()
   @Length(1, 100)

@@ -1,32 +1,34 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
-import { IsDate, IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { IsIn, IsOptional, IsString } from 'class-validator';
+import { IsIntInRange, MAX_OFFSET } from '../../common/int-param';
 import { PaginationQuery } from '../../common/pagination.dto';
+import { IsTimestamp, TIMESTAMP_RULE } from '../../common/timestamp';
 import { API_FIELDS } from '../measurement-names';
 
 /** A line and a time window: what the history reads (telemetry, energy) share. */
 export class LineRangeQuery {
-  @ApiPropertyOptional({ type: Number, minimum: 1, maximum: 64 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 64 })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(64)
+  @IsIntInRange(1, 64)
   line?: number;
 
   @ApiPropertyOptional({
+    type: String,
     format: 'date-time',
-    description: 'default: 24 h (telemetry) or 7 days (energy) before `to`',
+    description: `default: 24 h (telemetry) or 7 days (energy) before \`to\`; ${TIMESTAMP_RULE}`,
   })
   @IsOptional()
-  @Type(() => Date)
-  @IsDate()
+  @IsTimestamp()
   from?: Date;
 
-  @ApiPropertyOptional({ format: 'date-time', description: 'default: now' })
+  @ApiPropertyOptional({
+    type: String,
+    format: 'date-time',
+    description: `default: now; ${TIMESTAMP_RULE}`,
+  })
   @IsOptional()
-  @Type(() => Date)
-  @IsDate()
+  @IsTimestamp()
   to?: Date;
 }
 
@@ -44,19 +46,14 @@ export class TelemetryQuery extends LineRangeQuery {
   @IsString()
   fields?: string;
 
-  @ApiPropertyOptional({ type: Number, minimum: 1, maximum: 1000, default: 1000 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 1000, default: 1000 })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @IsIntInRange(1, 1000)
   limit: number = 1000;
 
-  @ApiPropertyOptional({ type: Number, minimum: 0, default: 0 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: MAX_OFFSET, default: 0 })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
+  @IsIntInRange(0, MAX_OFFSET)
   offset: number = 0;
 }
 

@@ -1,8 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsIn, IsISO8601, IsOptional, IsString, Length, Matches } from 'class-validator';
+import { IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
 import { Role, ROLES } from '../../auth/roles';
 import { PaginationQuery } from '../../common/pagination.dto';
+import { IsTimestamp, TIMESTAMP_RULE } from '../../common/timestamp';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
@@ -20,13 +21,14 @@ export class CreateTokenDto {
   role!: Role;
 
   @ApiPropertyOptional({
+    type: String,
     format: 'date-time',
     example: '2027-01-01T00:00:00Z',
-    description: 'after this instant the token is refused (401); must lie in the future',
+    description: `after this instant the token is refused (401); must lie in the future; ${TIMESTAMP_RULE}`,
   })
   @IsOptional()
-  @IsISO8601({ strict: true, strictSeparator: true })
-  expiresAt?: string;
+  @IsTimestamp()
+  expiresAt?: Date;
 }
 
 export class ListTokensQuery extends PaginationQuery {}
