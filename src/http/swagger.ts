@@ -1,5 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { TIMESTAMP_MAX, TIMESTAMP_MIN } from '../common/timestamp';
+import { MAX_BODY_DEPTH } from './input-rules';
 
 const UI_PATH = 'docs';
 const JSON_PATH = '/docs-json';
@@ -14,7 +16,31 @@ export function swaggerDocument(app: INestApplication): OpenAPIObject {
     .setVersion('1')
     .addBearerAuth()
     .build();
-  return SwaggerModule.createDocument(app, doc);
+  return documentInputRules(SwaggerModule.createDocument(app, doc));
+}
+
+const INPUT_RULES_400 =
+  'malformed input (the message names the parameter or field): a value breaking its rule, an ' +
+  `integer outside its range, a date that is not RFC 3339 with a zone from ${TIMESTAMP_MIN} to ` +
+  `before ${TIMESTAMP_MAX}, a control character in any text, a \`__proto__\`/\`constructor\`/` +
+  `\`prototype\` key, an unknown body field, or JSON nested deeper than ${MAX_BODY_DEPTH} levels`;
+
+/**
+ * Every operation that takes input can answer 400 under the global input
+ * rules (docs/security.md), so it is stated once here rather than on each
+ * route; a route's own 400 description stays. The EMQX hooks never answer
+ * 400 (always 200 allow/deny).
+ */
+export function documentInputRules(doc: OpenAPIObject): OpenAPIObject {
+  for (const [path, item] of Object.entries(doc.paths)) {
+    if (path.startsWith('/broker/emqx')) continue;
+    for (const method of ['get', 'put', 'post', 'delete', 'patch'] as const) {
+      const op = item[method];
+      if (!op || (!op.requestBody && !(op.parameters ?? []).length)) continue;
+      op.responses['400'] ??= { description: INPUT_RULES_400 };
+    }
+  }
+  return doc;
 }
 
 /** Swagger UI at /docs, the OpenAPI document at /docs-json and /docs-yaml. */
