@@ -63,7 +63,8 @@ export interface AppConfig {
     ratePerMin: number;
     deadlineH: number;
   };
-  sse: { heartbeatS: number; clientQueue: number };
+  /** Open streams at most per token (the bootstrap admin counts as one) and per instance. */
+  sse: { heartbeatS: number; clientQueue: number; maxPerToken: number; maxTotal: number };
   http: {
     host: string;
     port: number;
@@ -183,7 +184,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ratePerMin: e.UPGRADE_RATE_PER_MIN,
       deadlineH: e.UPGRADE_DEADLINE_H,
     },
-    sse: { heartbeatS: e.SSE_HEARTBEAT_S, clientQueue: e.SSE_CLIENT_QUEUE },
+    sse: {
+      heartbeatS: e.SSE_HEARTBEAT_S,
+      clientQueue: e.SSE_CLIENT_QUEUE,
+      maxPerToken: e.SSE_MAX_PER_TOKEN,
+      maxTotal: e.SSE_MAX_TOTAL,
+    },
     rateLimit: {
       perMin: e.RATE_LIMIT_PER_MIN,
       commandsPerMin: e.RATE_LIMIT_COMMANDS_PER_MIN,

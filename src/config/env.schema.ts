@@ -97,6 +97,8 @@ export const envSchema = z.object({
 
   SSE_HEARTBEAT_S: int(15, 1, 300),
   SSE_CLIENT_QUEUE: int(1000, 10, 100000),
+  SSE_MAX_PER_TOKEN: int(10, 1, 10000),
+  SSE_MAX_TOTAL: int(500, 1, 100000),
 
   HTTP_BODY_LIMIT: z.string().trim().optional().default('256kb'),
   // Express "trust proxy": true, a hop count, or addresses/CIDRs (loopback, 10.0.0.0/8, …).

@@ -1,10 +1,18 @@
 import { Controller, Get, Query, Req, Res } from '@nestjs/common';
 import { ApiV1 } from '../common/api-v1.decorator';
-import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiProduces } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import {
+  ApiBadRequestResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiServiceUnavailableResponse,
+  ApiTooManyRequestsResponse,
+} from '@nestjs/swagger';
+import type { Response } from 'express';
+import type { AuthedRequest } from '../auth/auth.guard';
 import { MinRole } from '../auth/roles';
 import { StreamQuery, StreamStatsView } from './dto/stream.dto';
-import { StreamHub } from './stream-hub.service';
+import { StreamHub, StreamLimitReached } from './stream-hub.service';
 
 @ApiV1('events')
 @Controller('api/v1/stream')
@@ -21,11 +29,43 @@ export class StreamController {
       'command, connectivity, upgrade), `data:` = JSON. A `: heartbeat` comment every SSE_HEARTBEAT_S ' +
       'seconds. A client that reads too slowly loses its oldest queued events (queue of ' +
       'SSE_CLIENT_QUEUE) and then receives `event: dropped` with `{count, total}`. No replay: ' +
-      'Last-Event-ID is ignored; reload state through the REST reads after reconnecting.',
+      'Last-Event-ID is ignored; reload state through the REST reads after reconnecting. ' +
+      'Open streams are capped per token (SSE_MAX_PER_TOKEN) and per instance (SSE_MAX_TOTAL); ' +
+      'a stream frees its slot when its connection closes.',
   })
   @ApiOkResponse({ description: 'an endless text/event-stream' })
   @ApiBadRequestResponse({ description: 'bad sn or kinds filter' })
-  stream(@Query() q: StreamQuery, @Req() req: Request, @Res() res: Response): void {
+  @ApiTooManyRequestsResponse({
+    description:
+      'this token already holds SSE_MAX_PER_TOKEN open streams (or a rate limit); Retry-After in seconds',
+  })
+  @ApiServiceUnavailableResponse({
+    description: 'the instance serves SSE_MAX_TOTAL streams; Retry-After in seconds',
+  })
+  stream(@Query() q: StreamQuery, @Req() req: AuthedRequest, @Res() res: Response): void {
+    const actor = req.actor;
+    // Token-less actors (the bootstrap admin) share one slot pool under their name.
+    const owner = actor?.tokenId ?? `actor:${actor?.name ?? 'anonymous'}`;
+    let close: () => void;
+    try {
+      close = this.hub.open(
+        res,
+        {
+          sns: q.sn ? new Set(q.sn) : undefined,
+          kinds: q.kinds ? new Set(q.kinds) : undefined,
+        },
+        owner,
+      );
+    } catch (err) {
+      if (err instanceof StreamLimitReached) res.setHeader('Retry-After', String(err.retryAfterS));
+      throw err;
+    }
+    res.on('close', close);
+    // A client gone before this point never emits 'close' again: free its slot now.
+    if (res.destroyed || req.socket.destroyed) {
+      close();
+      return;
+    }
     res.status(200);
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
     res.setHeader('Cache-Control', 'no-cache, no-transform');
@@ -34,11 +74,6 @@ export class StreamController {
     res.setHeader('X-Accel-Buffering', 'no');
     req.socket.setTimeout(0);
     req.socket.setNoDelay(true);
-    const close = this.hub.open(res, {
-      sns: q.sn ? new Set(q.sn) : undefined,
-      kinds: q.kinds ? new Set(q.kinds) : undefined,
-    });
-    res.on('close', close);
     res.flushHeaders();
     res.write('retry: 3000\n: stream open\n\n');
   }

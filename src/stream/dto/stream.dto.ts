@@ -51,4 +51,10 @@ export class StreamStatsView {
   @ApiProperty({ description: 'events dropped for slow clients since start' })
   droppedTotal!: number;
   @ApiProperty({ description: 'events waiting in client queues now' }) queued!: number;
+  @ApiProperty({
+    description:
+      'streams refused since start: per_token (429, SSE_MAX_PER_TOKEN) and total (503, SSE_MAX_TOTAL)',
+    example: { per_token: 0, total: 0 },
+  })
+  refused!: { per_token: number; total: number };
 }
