@@ -38,6 +38,8 @@ export interface AppConfig {
     /** Identical events of one device within this many seconds share one device_events row. */
     deviceEventsCoalesceS: number;
     offlineMinS: number;
+    /** Pending concentrators kept at most: beyond it, new serials are refused, not registered. */
+    pendingMax: number;
     partitionDaysAhead: number;
   };
   /**
@@ -155,6 +157,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       rejectionsRecordPerS: e.REJECTIONS_RECORD_PER_S,
       deviceEventsCoalesceS: e.DEVICE_EVENTS_COALESCE_S,
       offlineMinS: e.OFFLINE_MIN_S,
+      pendingMax: e.PENDING_MAX,
       partitionDaysAhead: e.PARTITION_DAYS_AHEAD,
     },
     deviceDefaults: {

@@ -82,6 +82,7 @@ export const envSchema = z.object({
   DEVICE_EVENTS_KEEP_DAYS: int(90, 1, 36500),
   AUDIT_KEEP_DAYS: int(365, 30, 36500),
   OFFLINE_MIN_S: int(90, 5, 86400),
+  PENDING_MAX: int(1000, 1, 1000000),
   PARTITION_DAYS_AHEAD: int(7, 1, 90),
 
   COMMAND_TIMEOUT_S: int(10, 1, 600),

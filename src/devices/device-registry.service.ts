@@ -32,6 +32,7 @@ export interface CachedDevice {
 export class DeviceRegistry implements OnModuleInit, OnApplicationShutdown {
   private readonly log = new Logger('DeviceRegistry');
   private readonly devices = new Map<string, CachedDevice>();
+  private pendingCount = 0;
   private readonly discovering = new Map<string, Promise<CachedDevice>>();
   private readonly seenDirty = new Set<string>();
   private timers: NodeJS.Timeout[] = [];
@@ -111,11 +112,31 @@ export class DeviceRegistry implements OnModuleInit, OnApplicationShutdown {
       next.online = prev.online;
       next.clockSkew = prev.clockSkew;
     }
-    this.devices.set(c.sn, next);
+    this.set(next);
+  }
+
+  private set(d: CachedDevice): void {
+    this.unset(d.sn);
+    this.devices.set(d.sn, d);
+    if (d.state === 'pending') this.pendingCount++;
+  }
+
+  private unset(sn: string): void {
+    if (this.devices.get(sn)?.state === 'pending') this.pendingCount--;
+    this.devices.delete(sn);
+  }
+
+  /**
+   * Whether a message from an unknown serial may register it. Pending rows
+   * come from device traffic alone, so they are capped (PENDING_MAX): a flood
+   * of made-up serials must not grow the registry without bound.
+   */
+  mayDiscover(): boolean {
+    return this.config.autoAdopt || this.pendingCount < this.config.ingest.pendingMax;
   }
 
   remove(sn: string): void {
-    this.devices.delete(sn);
+    this.unset(sn);
     this.seenDirty.delete(sn);
   }
 
@@ -273,7 +294,7 @@ export class DeviceRegistry implements OnModuleInit, OnApplicationShutdown {
         // keeps the freshest last-seen time of the two.
         this.put(c);
       }
-      for (const sn of this.devices.keys()) if (!present.has(sn)) this.devices.delete(sn);
+      for (const sn of [...this.devices.keys()]) if (!present.has(sn)) this.unset(sn);
     } catch (err) {
       this.log.error(`registry reload failed: ${(err as Error).message}`);
     }

@@ -138,7 +138,19 @@ export class IngestionService implements OnModuleDestroy {
       return rejected(r.reason);
     }
     const msg = r.msg;
-    const dev = this.registry.get(sn) ?? (await this.registry.resolve(sn));
+    let dev = this.registry.get(sn);
+    if (!dev) {
+      if (!this.registry.mayDiscover()) {
+        this.rejections.record({
+          reason: 'unknown_device',
+          topic,
+          sn,
+          detail: `not registered, and ${this.config.ingest.pendingMax} concentrators are already pending (PENDING_MAX)`,
+        });
+        return rejected('unknown_device');
+      }
+      dev = await this.registry.resolve(sn);
+    }
     if (msg.type === 'offline') {
       this.registry.markOffline(sn, 'will');
       return ACCEPTED;
