@@ -51,7 +51,7 @@ describe('alarms and device events (real broker, real PostgreSQL)', () => {
     const now = Math.floor(Date.now() / 1000);
     await d.publish({
       type: 'alarm',
-      ts: now - 30,
+      ts: now - 330,
       line: 3,
       code: 'leakage',
       active: true,
@@ -64,9 +64,9 @@ describe('alarms and device events (real broker, real PostgreSQL)', () => {
       line: 3,
       code: 'leakage',
       active: true,
-      raisedAt: iso(now - 30),
+      raisedAt: iso(now - 330),
       raisedValue: 32.5,
-      lastAt: iso(now - 30),
+      lastAt: iso(now - 330),
       lastValue: 32.5,
       lastLimit: 30,
       repeatCount: 0,
@@ -77,7 +77,7 @@ describe('alarms and device events (real broker, real PostgreSQL)', () => {
 
     await d.publish({
       type: 'alarm',
-      ts: now - 20,
+      ts: now - 320,
       line: 3,
       code: 'leakage',
       active: true,
@@ -85,7 +85,7 @@ describe('alarms and device events (real broker, real PostgreSQL)', () => {
     });
     await d.publish({
       type: 'alarm',
-      ts: now - 15,
+      ts: now - 315,
       line: 3,
       code: 'leakage',
       active: true,
@@ -96,9 +96,9 @@ describe('alarms and device events (real broker, real PostgreSQL)', () => {
     expect(repeated).toMatchObject({
       id: raised.id,
       active: true,
-      raisedAt: iso(now - 30),
+      raisedAt: iso(now - 330),
       raisedValue: 32.5,
-      lastAt: iso(now - 15),
+      lastAt: iso(now - 315),
       lastValue: 36.5,
       lastLimit: 31,
     });
@@ -114,7 +114,7 @@ describe('alarms and device events (real broker, real PostgreSQL)', () => {
 
     await d.publish({
       type: 'alarm',
-      ts: now - 10,
+      ts: now - 310,
       line: 3,
       code: 'leakage',
       active: false,
@@ -128,7 +128,7 @@ describe('alarms and device events (real broker, real PostgreSQL)', () => {
     expect(cleared).toMatchObject({
       id: raised.id,
       active: false,
-      clearedAt: iso(now - 10),
+      clearedAt: iso(now - 310),
       clearValue: 4,
       repeatCount: 2,
       lastValue: 36.5,
@@ -136,7 +136,7 @@ describe('alarms and device events (real broker, real PostgreSQL)', () => {
     });
     expect((await alarms(`sn=${d.sn}&active=true`)).total).toBe(0);
 
-    // After a clear the same key opens a new episode.
+    // Raised again longer than ALARM_REOPEN_S after its clear: a new episode.
     await d.publish({
       type: 'alarm',
       ts: now - 5,
@@ -148,6 +148,19 @@ describe('alarms and device events (real broker, real PostgreSQL)', () => {
     const [again] = await until(`sn=${d.sn}&active=true`, (i) => i.length === 1, 'raised again');
     expect(again.id).not.toBe(raised.id);
     expect(again).toMatchObject({ repeatCount: 0, raisedAt: iso(now - 5) });
+
+    // Chattering: cleared and raised again within ALARM_REOPEN_S reopens that episode.
+    await d.publish({ type: 'alarm', ts: now - 4, line: 3, code: 'leakage', active: false });
+    await until(`sn=${d.sn}&active=true`, (i) => i.length === 0, 'cleared again');
+    await d.publish({ type: 'alarm', ts: now - 3, line: 3, code: 'leakage', active: true });
+    const [reopened] = await until(`sn=${d.sn}&active=true`, (i) => i.length === 1, 'reopened');
+    expect(reopened).toMatchObject({
+      id: again.id,
+      repeatCount: 1,
+      raisedAt: iso(now - 5),
+      clearedAt: null,
+    });
+    expect((await alarms(`sn=${d.sn}`)).total).toBe(2);
 
     const one = await t.api().get(`/api/v1/alarms/${raised.id}`).expect(200);
     expect(one.body).toMatchObject({ id: raised.id, active: false, clearValue: 4 });

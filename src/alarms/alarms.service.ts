@@ -1,4 +1,4 @@
-import { Injectable, NotFoundException } from '@nestjs/common';
+import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { FindOptionsWhere, IsNull, Not, Repository } from 'typeorm';
 import { Actor } from '../auth/roles';
@@ -8,6 +8,7 @@ import { AlarmMsg } from '../protocol/device-messages';
 import { Alarm } from './alarm.entity';
 import { AlarmView, ListAlarmsQuery } from './dto/alarm.dto';
 import { KeyedSerializer } from './keyed-serializer';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
 
 /** What happened to an alarm, as told to live listeners. */
 export type AlarmChange = 'raised' | 'repeated' | 'cleared' | 'unmatched_clear' | 'acked';
@@ -32,6 +33,30 @@ const CLEAR_SQL = `
    WHERE sn = $1 AND line = $2 AND code = $3 AND active
   RETURNING id`;
 
+// A device whose condition chatters (raise, clear, raise…) must not add an
+// episode per flip: a raise within ALARM_REOPEN_S ($7) of the clear of the
+// same alarm reopens that episode and counts a repeat.
+const REOPEN_SQL = `
+  UPDATE alarms a SET active = true, cleared_at = NULL, clear_value = NULL, last_at = $4,
+         last_value = COALESCE($5, a.last_value), last_limit = COALESCE($6, a.last_limit),
+         repeat_count = a.repeat_count + 1, updated_at = now()
+   WHERE a.id = (SELECT id FROM alarms WHERE sn = $1 AND line = $2 AND code = $3
+                  ORDER BY id DESC LIMIT 1)
+     AND NOT a.active AND NOT a.unmatched_clear
+     AND a.cleared_at >= $4::timestamptz - make_interval(secs => $7)
+  RETURNING a.id`;
+
+// Likewise clears with nothing open: repeats within DEVICE_EVENTS_COALESCE_S ($6)
+// count on the last such row.
+const REPEAT_UNMATCHED_CLEAR_SQL = `
+  UPDATE alarms a SET repeat_count = a.repeat_count + 1, last_at = $4,
+         clear_value = COALESCE($5, a.clear_value), updated_at = now()
+   WHERE a.id = (SELECT id FROM alarms WHERE sn = $1 AND line = $2 AND code = $3
+                  ORDER BY id DESC LIMIT 1)
+     AND a.unmatched_clear
+     AND COALESCE(a.last_at, a.cleared_at) >= $4::timestamptz - make_interval(secs => $6)
+  RETURNING a.id`;
+
 const UNMATCHED_CLEAR_SQL = `
   INSERT INTO alarms (sn, line, code, active, cleared_at, clear_value, unmatched_clear)
   VALUES ($1, $2, $3, false, $4, $5, true)
@@ -49,6 +74,7 @@ export class AlarmsService {
   constructor(
     @InjectRepository(Alarm) private readonly repo: Repository<Alarm>,
     private readonly live: LiveEvents,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /** Applies one `alarm` message at its trusted time; per device in arrival order. */
@@ -57,15 +83,24 @@ export class AlarmsService {
       const key = [sn, msg.line, msg.code];
       let change: AlarmChange;
       let id: string;
+      const { alarmReopenS, deviceEventsCoalesceS } = this.config.ingest;
       if (msg.active) {
-        const [row] = await this.repo.query<{ id: string; inserted: boolean }[]>(RAISE_SQL, [
-          ...key,
-          at,
-          msg.value ?? null,
-          msg.limit ?? null,
+        const values = [...key, at, msg.value ?? null, msg.limit ?? null];
+        const [reopened] = await this.repo.query<[{ id: string }[], number]>(REOPEN_SQL, [
+          ...values,
+          alarmReopenS,
         ]);
-        id = row.id;
-        change = row.inserted ? 'raised' : 'repeated';
+        if (reopened.length > 0) {
+          id = reopened[0].id;
+          change = 'repeated';
+        } else {
+          const [row] = await this.repo.query<{ id: string; inserted: boolean }[]>(
+            RAISE_SQL,
+            values,
+          );
+          id = row.id;
+          change = row.inserted ? 'raised' : 'repeated';
+        }
       } else {
         // UPDATE … RETURNING through TypeORM's query() yields [rows, count].
         const [closed] = await this.repo.query<[{ id: string }[], number]>(CLEAR_SQL, [
@@ -77,11 +112,18 @@ export class AlarmsService {
           id = closed[0].id;
           change = 'cleared';
         } else {
-          const [row] = await this.repo.query<{ id: string }[]>(UNMATCHED_CLEAR_SQL, [
-            ...key,
-            at,
-            msg.value ?? null,
-          ]);
+          const [repeated] = await this.repo.query<[{ id: string }[], number]>(
+            REPEAT_UNMATCHED_CLEAR_SQL,
+            [...key, at, msg.value ?? null, deviceEventsCoalesceS],
+          );
+          const [row] =
+            repeated.length > 0
+              ? repeated
+              : await this.repo.query<{ id: string }[]>(UNMATCHED_CLEAR_SQL, [
+                  ...key,
+                  at,
+                  msg.value ?? null,
+                ]);
           id = row.id;
           change = 'unmatched_clear';
         }

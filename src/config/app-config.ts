@@ -37,6 +37,11 @@ export interface AppConfig {
     rejectionsRecordPerS: number;
     /** Identical events of one device within this many seconds share one device_events row. */
     deviceEventsCoalesceS: number;
+    /**
+     * A raise this soon after the clear of the same alarm reopens that episode
+     * (a chattering condition is one episode with repeats, not one per flip).
+     */
+    alarmReopenS: number;
     offlineMinS: number;
     /** Pending concentrators kept at most: beyond it, new serials are refused, not registered. */
     pendingMax: number;
@@ -49,7 +54,13 @@ export interface AppConfig {
    */
   deviceDefaults: { push: boolean; reportS: number; heartbeatS: number; deltaPct: number };
   /** Rows older than this many days are deleted hourly, in small batches. */
-  retention: { deviceEventsDays: number; rejectionsDays: number; auditDays: number };
+  retention: {
+    deviceEventsDays: number;
+    rejectionsDays: number;
+    auditDays: number;
+    /** Closed alarms only: an open one stays whatever its age. */
+    alarmsDays: number;
+  };
   commands: {
     timeoutS: number;
     switchCooldownS: number;
@@ -156,6 +167,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       rejectionsKeep: e.REJECTIONS_KEEP,
       rejectionsRecordPerS: e.REJECTIONS_RECORD_PER_S,
       deviceEventsCoalesceS: e.DEVICE_EVENTS_COALESCE_S,
+      alarmReopenS: e.ALARM_REOPEN_S,
       offlineMinS: e.OFFLINE_MIN_S,
       pendingMax: e.PENDING_MAX,
       partitionDaysAhead: e.PARTITION_DAYS_AHEAD,
@@ -170,6 +182,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       deviceEventsDays: e.DEVICE_EVENTS_KEEP_DAYS,
       rejectionsDays: e.REJECTIONS_KEEP_DAYS,
       auditDays: e.AUDIT_KEEP_DAYS,
+      alarmsDays: e.ALARMS_KEEP_DAYS,
     },
     commands: {
       timeoutS: e.COMMAND_TIMEOUT_S,

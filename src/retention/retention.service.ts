@@ -10,8 +10,9 @@ const FIRST_AFTER_MS = 60_000;
 const PLAN: PrunePlan = { batchRows: 5000, maxBatches: 200, pauseMs: 50 };
 
 /**
- * Deletes device_events, rejections and audit_log rows older than their
- * retention (DEVICE_EVENTS_KEEP_DAYS, REJECTIONS_KEEP_DAYS, AUDIT_KEEP_DAYS),
+ * Deletes device_events, rejections, audit_log and closed alarm rows older
+ * than their retention (DEVICE_EVENTS_KEEP_DAYS, REJECTIONS_KEEP_DAYS,
+ * AUDIT_KEEP_DAYS, ALARMS_KEEP_DAYS),
  * hourly, in small batches. Telemetry has daily partitions and commands their
  * own prune (COMMANDS_KEEP_DAYS).
  */
@@ -51,11 +52,13 @@ export class RetentionService implements OnModuleInit, OnModuleDestroy {
       device_events: r.deviceEventsDays,
       rejections: r.rejectionsDays,
       audit_log: r.auditDays,
+      alarms: r.alarmsDays,
     };
     const deleted: Record<RetainedTable, number> = {
       device_events: 0,
       rejections: 0,
       audit_log: 0,
+      alarms: 0,
     };
     for (const table of Object.keys(days) as RetainedTable[]) {
       if (this.stopped) break;

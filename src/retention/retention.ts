@@ -1,8 +1,13 @@
-/** Tables with a retention setting, and the indexed time column their age is read from. */
+/**
+ * Tables with a retention setting: the indexed time column their age is read
+ * from, and which rows may go at all.
+ */
 export const RETAINED_TABLES = {
-  device_events: 'at',
-  rejections: 'at',
-  audit_log: 'at',
+  device_events: { col: 'at', only: 'true' },
+  rejections: { col: 'at', only: 'true' },
+  audit_log: { col: 'at', only: 'true' },
+  // An open alarm stays however old it is; a closed one ages from its clear.
+  alarms: { col: 'cleared_at', only: 'NOT active' },
 } as const;
 export type RetainedTable = keyof typeof RETAINED_TABLES;
 
@@ -12,9 +17,10 @@ export type RetainedTable = keyof typeof RETAINED_TABLES;
  * are due after a flood or a long pause.
  */
 export function pruneBatchSql(table: RetainedTable): string {
-  const col = RETAINED_TABLES[table];
+  const { col, only } = RETAINED_TABLES[table];
+  const where = only === 'true' ? '' : `${only} AND `;
   return `DELETE FROM ${table} WHERE id IN (
-    SELECT id FROM ${table} WHERE ${col} < now() - make_interval(days => $1) LIMIT $2)`;
+    SELECT id FROM ${table} WHERE ${where}${col} < now() - make_interval(days => $1) LIMIT $2)`;
 }
 
 export interface PrunePlan {

@@ -8,6 +8,7 @@ import { DeviceCredentials1732240600000 } from './1732240600000-device-credentia
 import { OptionalDesiredConfig1732240700000 } from './1732240700000-optional-desired-config';
 import { WideAckCodes1732240800000 } from './1732240800000-wide-ack-codes';
 import { CoalescedDeviceEvents1732240810000 } from './1732240810000-coalesced-device-events';
+import { ClosedAlarmsIndex1732240820000 } from './1732240820000-closed-alarms-index';
 
 // Listed explicitly (not globbed) so the same list works from ts-jest, ts-node and dist.
 // Append new migrations at the end, in timestamp order.
@@ -22,4 +23,5 @@ export const MIGRATIONS = [
   OptionalDesiredConfig1732240700000,
   WideAckCodes1732240800000,
   CoalescedDeviceEvents1732240810000,
+  ClosedAlarmsIndex1732240820000,
 ];
