@@ -115,10 +115,17 @@ export class DeviceRegistry implements OnModuleInit, OnApplicationShutdown {
     this.set(next);
   }
 
+  /**
+   * In place when the serial is cached: a message being handled holds the
+   * entry it resolved, and what it records there (online, last seen) must not
+   * land on an object the cache no longer holds.
+   */
   private set(d: CachedDevice): void {
-    this.unset(d.sn);
-    this.devices.set(d.sn, d);
+    const prev = this.devices.get(d.sn);
+    if (prev?.state === 'pending') this.pendingCount--;
     if (d.state === 'pending') this.pendingCount++;
+    if (prev) Object.assign(prev, d);
+    else this.devices.set(d.sn, d);
   }
 
   private unset(sn: string): void {
@@ -154,25 +161,35 @@ export class DeviceRegistry implements OnModuleInit, OnApplicationShutdown {
 
   private async discover(sn: string): Promise<CachedDevice> {
     const state: ConcentratorState = this.config.autoAdopt ? 'managed' : 'pending';
-    const d = this.config.deviceDefaults;
+    const config = initialConfig(this.config.deviceDefaults);
     const res = await this.repo
       .createQueryBuilder()
       .insert()
-      .values({
-        sn,
-        state,
-        ...initialConfig(d),
-        adoptedAt: state === 'managed' ? new Date() : null,
-      })
+      .values({ sn, state, ...config, adoptedAt: state === 'managed' ? new Date() : null })
       .orIgnore()
       .returning('sn')
       .execute();
-    const row = await this.repo.findOneByOrFail({ sn });
-    this.put(row);
-    if (res.raw.length > 0) {
-      this.log.log(`discovered concentrator ${sn} (${state})`);
-      this.track(() => this.events.add({ sn, kind: 'discovered', detail: { state } }), sn);
+    if (res.raw.length === 0) {
+      // Registered meanwhile (through the API, or by another instance): the row is the truth.
+      this.put(await this.repo.findOneByOrFail({ sn }));
+      return this.devices.get(sn)!;
     }
+    // Just inserted: the cache entry is what was written, with no second read that
+    // an adoption racing this message could overtake with an older row.
+    if (!this.devices.has(sn)) {
+      this.set({
+        sn,
+        state,
+        lineCount: null,
+        reportS: config.reportS,
+        online: false,
+        clockSkew: false,
+        lastSeenMs: 0,
+        fw: null,
+      });
+    }
+    this.log.log(`discovered concentrator ${sn} (${state})`);
+    this.track(() => this.events.add({ sn, kind: 'discovered', detail: { state } }), sn);
     return this.devices.get(sn)!;
   }
 
