@@ -11,6 +11,20 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { envSchema } from '../../src/config/env.schema';
+
+/**
+ * The test runner's environment without the service's own settings: a
+ * newcomer has none of them set. CI's second pass exports DATABASE_URL and
+ * MQTT_URL for the machine's services, which `npm start` would otherwise use
+ * (and cannot reach from the test's network namespace).
+ */
+function newcomerEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of [...Object.keys(envSchema.shape), 'E2E_DATABASE_URL', 'E2E_MQTT_URL'])
+    delete env[key];
+  return { ...env, ...extra };
+}
 
 /**
  * A newcomer's machine, as far as a test can make one: a copy of this
@@ -81,7 +95,7 @@ export class NewcomerShell {
     const [cmd, args] = this.argv(command);
     return execFileSync(cmd, args, {
       cwd: this.dir,
-      env: { ...process.env, ...env },
+      env: newcomerEnv(env),
       timeout: 60_000,
       stdio: ['ignore', 'pipe', 'pipe'],
     }).toString();
@@ -92,7 +106,7 @@ export class NewcomerShell {
     const [cmd, args] = this.argv(command);
     const child = spawn(cmd, args, {
       cwd: this.dir,
-      env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
+      env: newcomerEnv({ FORCE_COLOR: '0', NO_COLOR: '1' }),
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
