@@ -1,3 +1,4 @@
+import { isDatabaseUnavailable } from '../database/database-errors';
 import type { RejectionReason } from '../protocol/rejections';
 
 /**
@@ -32,24 +33,9 @@ export function dropped(reason: DropReason): MessageOutcome {
   return { kind: 'dropped', reason };
 }
 
-// SQLSTATE classes 08 (connection), 57 (operator intervention: shutdown, statement
-// timeout, cancel) and 53300 (too many connections), plus what node-pg and the pool
-// raise without a code when the server is gone or the pool cannot hand out a client.
-const UNAVAILABLE_MESSAGE =
-  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|Connection terminated|timeout|terminating connection|the database system is|not currently accepting connections|Client has encountered a connection error|Cannot use a pool after calling end/i;
-
 /** The drop reason of an error thrown while applying a message. */
 export function failureReason(err: unknown): DropReason {
-  const e = err as { code?: unknown; message?: unknown; driverError?: unknown } | null;
-  const code = typeof e?.code === 'string' ? e.code : '';
-  if (code.startsWith('08') || code.startsWith('57') || code === '53300') {
-    return 'database_unavailable';
-  }
-  const message = typeof e?.message === 'string' ? e.message : '';
-  if (UNAVAILABLE_MESSAGE.test(message)) return 'database_unavailable';
-  // TypeORM wraps driver errors (QueryFailedError keeps the driver's one).
-  if (e?.driverError && e.driverError !== err) return failureReason(e.driverError);
-  return 'handler_failed';
+  return isDatabaseUnavailable(err) ? 'database_unavailable' : 'handler_failed';
 }
 
 /**
