@@ -1,6 +1,5 @@
 import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { AlarmsModule } from './alarms/alarms.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
@@ -10,7 +9,7 @@ import { AcceptInterceptor } from './common/accept-negotiation';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { APP_CONFIG, AppConfig } from './config/app-config';
 import { CredentialsModule } from './credentials/credentials.module';
-import { dataSourceOptions } from './database/data-source-options';
+import { DatabaseModule } from './database/database.module';
 import { DesiredStateModule } from './desired-state/desired-state.module';
 import { DevicesModule } from './devices/devices.module';
 import { EMBEDDED_BROKER_AUTH, EmbeddedBrokerAuth } from './embedded/broker-auth';
@@ -44,7 +43,11 @@ export class AppModule {
       module: AppModule,
       global: true,
       imports: [
-        TypeOrmModule.forRoot(dataSourceOptions(config.database.url, config.database.poolSize)),
+        DatabaseModule.forRoot(
+          config.database.url,
+          config.database.poolSize,
+          config.database.bounds,
+        ),
         IngestStatsModule,
         MetricsModule,
         EventsModule,

@@ -42,8 +42,33 @@ describe('loadConfig', () => {
     [{ AUTO_ADOPT: 'maybe' }, 'AUTO_ADOPT'],
     [{ MQTT_CERT_FILE: '/x.pem' }, 'MQTT_CERT_FILE'],
     [{ INGEST_BATCH_SIZE: '0' }, 'INGEST_BATCH_SIZE'],
+    [{ DATABASE_CONNECT_TIMEOUT_MS: '0' }, 'DATABASE_CONNECT_TIMEOUT_MS'],
+    [{ DATABASE_STATEMENT_TIMEOUT_MS: 'soon' }, 'DATABASE_STATEMENT_TIMEOUT_MS'],
+    [{ DATABASE_QUERY_TIMEOUT_MS: '3000' }, 'DATABASE_QUERY_TIMEOUT_MS'],
+    [
+      { DATABASE_STATEMENT_TIMEOUT_MS: '10000', DATABASE_QUERY_TIMEOUT_MS: '5000' },
+      'DATABASE_QUERY_TIMEOUT_MS',
+    ],
   ])('fails fast naming the bad variable: %j', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(name);
+  });
+
+  it('bounds every database wait, the client-side one just past the server-side one', () => {
+    expect(loadConfig({}).database.bounds).toEqual({
+      connectTimeoutMs: 2000,
+      statementTimeoutMs: 3000,
+      queryTimeoutMs: 4000,
+      bulkTimeoutMs: 30_000,
+      migrationTimeoutMs: 600_000,
+      idleInTransactionTimeoutMs: 30_000,
+    });
+    const raised = loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '20000' }).database.bounds;
+    expect(raised.queryTimeoutMs).toBe(21_000);
+    const explicit = loadConfig({
+      DATABASE_STATEMENT_TIMEOUT_MS: '20000',
+      DATABASE_QUERY_TIMEOUT_MS: '25000',
+    }).database.bounds;
+    expect(explicit.queryTimeoutMs).toBe(25_000);
   });
 });

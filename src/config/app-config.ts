@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { validateTopicRoot } from '../protocol/topics';
+import { CLIENT_GRACE_MS, DatabaseBounds } from '../database/database-bounds';
 import { Env, envSchema } from './env.schema';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -8,7 +9,7 @@ export const APP_CONFIG = Symbol('APP_CONFIG');
 export interface AppConfig {
   logLevel: Env['LOG_LEVEL'];
   dataDir: string;
-  database: { url?: string; poolSize: number; embeddedPort: number };
+  database: { url?: string; poolSize: number; embeddedPort: number; bounds: DatabaseBounds };
   mqtt: {
     url?: string;
     username?: string;
@@ -139,6 +140,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       url: e.DATABASE_URL,
       poolSize: e.DATABASE_POOL_SIZE,
       embeddedPort: e.EMBEDDED_PG_PORT,
+      bounds: databaseBounds(e),
     },
     mqtt: {
       url: e.MQTT_URL,
@@ -220,6 +222,26 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       certWarnDays: e.CERT_WARN_DAYS,
       passwordIterations: e.DEVICE_PASSWORD_ITERATIONS,
     },
+  };
+}
+
+function databaseBounds(e: Env): DatabaseBounds {
+  const statement = e.DATABASE_STATEMENT_TIMEOUT_MS;
+  const query = e.DATABASE_QUERY_TIMEOUT_MS ?? statement + CLIENT_GRACE_MS;
+  // Below the server's bound the client would give up on live, merely slow
+  // statements, and take the server for gone.
+  if (query <= statement) {
+    throw new ConfigError(
+      `Invalid configuration:\n  DATABASE_QUERY_TIMEOUT_MS: must exceed DATABASE_STATEMENT_TIMEOUT_MS (${statement})`,
+    );
+  }
+  return {
+    connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+    statementTimeoutMs: statement,
+    queryTimeoutMs: query,
+    bulkTimeoutMs: e.DATABASE_BULK_TIMEOUT_MS,
+    migrationTimeoutMs: e.DATABASE_MIGRATION_TIMEOUT_MS,
+    idleInTransactionTimeoutMs: e.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
   };
 }
 

@@ -47,6 +47,14 @@ export const envSchema = z.object({
 
   DATABASE_URL: url(['postgres:', 'postgresql:']),
   DATABASE_POOL_SIZE: int(10, 2, 200),
+  // Bounds of every database wait (docs/security.md, "Database timeouts").
+  DATABASE_CONNECT_TIMEOUT_MS: int(2000, 100, 600_000),
+  DATABASE_STATEMENT_TIMEOUT_MS: int(3000, 100, 3_600_000),
+  // Unset: the statement timeout + 1 s. Set: must exceed the statement timeout.
+  DATABASE_QUERY_TIMEOUT_MS: z.coerce.number().int().min(200).max(3_601_000).optional(),
+  DATABASE_BULK_TIMEOUT_MS: int(30_000, 1000, 3_600_000),
+  DATABASE_MIGRATION_TIMEOUT_MS: int(600_000, 1000, 86_400_000),
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: int(30_000, 1000, 3_600_000),
   DATA_DIR: z.string().trim().optional().default('./data'),
   EMBEDDED_PG_PORT: port(54329),
 

@@ -39,7 +39,7 @@ const NETWORK_CODES = new Set([
 // What node-pg and pg-pool raise without a SQLSTATE when the server is gone,
 // silent or the pool cannot hand out a client in time.
 const LOST_MESSAGE =
-  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EPIPE|Connection terminated|terminating connection|the database system is (starting up|shutting down|in recovery mode|not yet accepting connections)|not currently accepting connections|Client has encountered a connection error|Cannot use a pool after calling end/i;
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EPIPE|Connection terminated|terminating connection|the database system is (starting up|shutting down|in recovery mode|not yet accepting connections)|not currently accepting connections|Client has encountered a connection error/i;
 const TIMEOUT_MESSAGE = /Query read timeout|connection timeout|timeout expired/i;
 
 interface ErrorLike {
@@ -71,6 +71,10 @@ function classify(err: unknown, depth = 0): Verdict | undefined {
   // pg-pool's wait for a free client: the pool is busy, which says nothing of the server.
   if (/timeout exceeded when trying to connect/i.test(message)) {
     return { kind: 'timeout', lost: false };
+  }
+  // The service's own pool, closed at shutdown.
+  if (/Cannot use a pool after calling end/i.test(message)) {
+    return { kind: 'unreachable', lost: false };
   }
   if (code.startsWith('08') || code.startsWith('57') || NETWORK_CODES.has(code)) {
     return { kind: code === 'ETIMEDOUT' ? 'timeout' : 'unreachable', lost: true };

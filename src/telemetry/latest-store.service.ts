@@ -2,6 +2,8 @@ import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from 
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { bulkQuery } from '../database/bulk-query';
+import { pgPool } from '../database/pg-pool';
 import { StatusLine, TelemetryLine } from '../protocol/device-messages';
 import { applySwitch } from './switch-state';
 import { MEASUREMENTS, Measurement, UPSERT_LATEST_BATCH } from './telemetry.sql';
@@ -131,16 +133,12 @@ export class LatestStore implements OnModuleInit, OnApplicationShutdown {
       cols.cause.push(r.onCause);
     }
     try {
-      await this.dataSource.query(UPSERT_LATEST_BATCH, [
-        cols.sn,
-        cols.line,
-        cols.ts,
-        cols.rcv,
-        ...m,
-        cols.isOn,
-        cols.onAt,
-        cols.cause,
-      ]);
+      await bulkQuery(
+        pgPool(this.dataSource),
+        this.config.database.bounds.bulkTimeoutMs,
+        UPSERT_LATEST_BATCH,
+        [cols.sn, cols.line, cols.ts, cols.rcv, ...m, cols.isOn, cols.onAt, cols.cause],
+      );
     } catch (err) {
       this.log.error(`latest flush of ${rows.length} lines failed: ${(err as Error).message}`);
       for (const r of rows) this.dirty.add(r);

@@ -2,6 +2,8 @@ import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nest
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { bulkQuery } from '../database/bulk-query';
+import { pgPool } from '../database/pg-pool';
 import { MAX_BEHIND_S } from '../protocol/clock';
 import { ENSURE_PARTITIONS } from './telemetry.sql';
 
@@ -33,10 +35,15 @@ export class PartitionMaintenance implements OnModuleInit, OnModuleDestroy {
       new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10);
     const back = Math.ceil(MAX_BEHIND_S / 86_400) + 1;
     try {
-      const [row] = await this.dataSource.query(ENSURE_PARTITIONS, [
-        day(-back),
-        day(this.config.ingest.partitionDaysAhead),
-      ]);
+      // Creating a partition waits for the parent table's lock behind running batches.
+      const {
+        rows: [row],
+      } = await bulkQuery<{ created: number }>(
+        pgPool(this.dataSource),
+        this.config.database.bounds.bulkTimeoutMs,
+        ENSURE_PARTITIONS,
+        [day(-back), day(this.config.ingest.partitionDaysAhead)],
+      );
       const created = Number(row?.created ?? 0);
       if (created > 0) this.log.debug(`created ${created} telemetry partition(s)`);
       return created;

@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { bulkQuery } from '../database/bulk-query';
 import { pgPool } from '../database/pg-pool';
 import { IngestStats } from '../ingestion/ingest-stats';
 import { failureReason } from '../ingestion/message-outcome';
@@ -126,7 +127,12 @@ export class TelemetryWriter extends EventEmitter implements OnModuleInit, OnApp
   private async write(batch: TelemetryBatch): Promise<void> {
     const started = performance.now();
     try {
-      const res = await this.pool.query(INSERT_TELEMETRY_BATCH, batch.params());
+      const res = await bulkQuery(
+        this.pool,
+        this.config.database.bounds.bulkTimeoutMs,
+        INSERT_TELEMETRY_BATCH,
+        batch.params(),
+      );
       const durationMs = performance.now() - started;
       const inserted = res.rowCount ?? 0;
       this.duplicates += batch.rows - inserted;
