@@ -11,6 +11,7 @@ import type { Response } from 'express';
 import { catchError, from, mergeMap, Observable, throwError } from 'rxjs';
 import { AuditService } from '../audit/audit.service';
 import type { AuthedRequest } from '../auth/auth.guard';
+import { isDatabaseUnavailable } from '../database/database-errors';
 import { CooldownException, errorMessage } from './switch.service';
 
 const AUDIT_ACTION_KEY = 'auditAction';
@@ -37,7 +38,8 @@ export class AuditRefusalsInterceptor implements NestInterceptor {
     const res = ctx.switchToHttp().getResponse<Response>();
     return next.handle().pipe(
       catchError((err: unknown) => {
-        const status = err instanceof HttpException ? err.getStatus() : 500;
+        const unavailable = !(err instanceof HttpException) && isDatabaseUnavailable(err);
+        const status = err instanceof HttpException ? err.getStatus() : unavailable ? 503 : 500;
         if (err instanceof CooldownException) res.setHeader('Retry-After', String(err.retryAfterS));
         const record = this.audit.record({
           actor: req.actor ?? null,
@@ -46,11 +48,19 @@ export class AuditRefusalsInterceptor implements NestInterceptor {
           outcome: status < 500 ? 'refused' : 'failed',
           statusCode: status,
           detail: {
-            error: err instanceof HttpException ? errorMessage(err) : 'internal error',
+            error:
+              err instanceof HttpException
+                ? errorMessage(err)
+                : unavailable
+                  ? 'database unavailable'
+                  : 'internal error',
             ...(isSmallBody(req.body) ? { request: req.body as unknown } : {}),
           },
           ip: req.ip ?? null,
         });
+        // The trail lives in the database too: when that is what failed, the
+        // attempt is recorded if it can be, but the answer does not wait for it.
+        if (unavailable) return throwError(() => err);
         return from(record).pipe(mergeMap(() => throwError(() => err)));
       }),
     );
