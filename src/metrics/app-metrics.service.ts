@@ -10,6 +10,9 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { isDatabaseUnavailable } from '../database/database-errors';
+import { DatabaseGate } from '../database/database-gate';
+import { pgPool } from '../database/pg-pool';
 import { CachedDevice, DeviceRegistry } from '../devices/device-registry.service';
 import { configuredCerts } from '../health/cert-expiry';
 import { IngestStats } from '../ingestion/ingest-stats';
@@ -19,10 +22,15 @@ import { registerIngestMetrics } from './ingest-metrics';
 import { METRIC_PREFIX as P, METRICS_REGISTRY } from './metrics-registry';
 
 /**
- * The commands count is a GROUP BY over the whole table, and /metrics is
- * public: however often it is scraped, at most one such query per second.
+ * The commands count is a GROUP BY over the whole table. It is counted in the
+ * background, never inside a scrape, so /metrics answers from memory whatever
+ * the database does: every REFRESH_EVERY_MS, and sooner after a scrape finds
+ * it older than REFRESH_AFTER_SCRAPE_MS (at most one query at a time).
  */
-const COMMANDS_QUERY_EVERY_MS = 1000;
+const REFRESH_EVERY_MS = 5000;
+const REFRESH_AFTER_SCRAPE_MS = 1000;
+/** A count still unanswered after this is given up (the query itself has its own bounds). */
+const REFRESH_TIMEOUT_MS = 10_000;
 
 interface CommandCount {
   type: string;
@@ -41,8 +49,10 @@ export class AppMetrics implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = new Logger('Metrics');
   private writer?: TelemetryWriter;
   private onFlushed?: (e: FlushedEvent) => void;
-  private commandsCache: { at: number; rows: CommandCount[] } = { at: 0, rows: [] };
-  private commandsQuery?: Promise<CommandCount[]>;
+  /** Last counted values and when (0: never); kept through failures, its age exported. */
+  private commands: { at: number; rows: CommandCount[] } = { at: 0, rows: [] };
+  private commandsQuery?: Promise<void>;
+  private refreshTimer?: NodeJS.Timeout;
 
   constructor(
     @Inject(METRICS_REGISTRY) private readonly registry: Registry,
@@ -50,6 +60,7 @@ export class AppMetrics implements OnApplicationBootstrap, OnModuleDestroy {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly stats: IngestStats,
     private readonly moduleRef: ModuleRef,
+    private readonly gate: DatabaseGate,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -92,16 +103,49 @@ export class AppMetrics implements OnApplicationBootstrap, OnModuleDestroy {
       );
     }
 
-    const commandCounts = () => this.commandCounts();
+    const commands = () => this.scrapedCommands();
     new Gauge({
       name: `${P}commands`,
-      help: 'commands in the database by type and state (counted at most once a second)',
+      help: 'commands in the database by type and state, as last counted (see bcb_commands_age_seconds)',
       labelNames: ['type', 'state'],
       registers,
-      async collect() {
-        const rows = await commandCounts();
+      collect() {
         this.reset();
-        for (const r of rows) this.set({ type: r.type, state: r.state }, r.n);
+        for (const r of commands().rows) this.set({ type: r.type, state: r.state }, r.n);
+      },
+    });
+    const commandsAt = () => this.commands.at;
+    new Gauge({
+      name: `${P}commands_age_seconds`,
+      help: 'seconds since bcb_commands was last counted (-1: not yet); grows while the database is unavailable',
+      registers,
+      collect() {
+        const at = commandsAt();
+        this.set(at === 0 ? -1 : (Date.now() - at) / 1000);
+      },
+    });
+    this.refreshCommands();
+    this.refreshTimer = setInterval(() => this.refreshCommands(), REFRESH_EVERY_MS).unref();
+
+    const gate = this.gate;
+    new Gauge({
+      name: `${P}database_up`,
+      help: '1 while the database answers, 0 while the service holds it for unavailable (see /health)',
+      registers,
+      collect() {
+        this.set(gate.up ? 1 : 0);
+      },
+    });
+    const pool = pgPool(this.dataSource);
+    new Gauge({
+      name: `${P}database_pool`,
+      help: 'database pool: connections open (total) and idle, requests waiting for one (waiting)',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        this.set({ state: 'total' }, pool.totalCount);
+        this.set({ state: 'idle' }, pool.idleCount);
+        this.set({ state: 'waiting' }, pool.waitingCount);
       },
     });
 
@@ -156,6 +200,7 @@ export class AppMetrics implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
+    clearInterval(this.refreshTimer);
     if (this.writer && this.onFlushed) this.writer.off('flushed', this.onFlushed);
   }
 
@@ -168,30 +213,43 @@ export class AppMetrics implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  private commandCounts(): Promise<CommandCount[]> {
-    if (Date.now() - this.commandsCache.at < COMMANDS_QUERY_EVERY_MS) {
-      return Promise.resolve(this.commandsCache.rows);
-    }
-    // Single flight: concurrent scrapes share one query.
-    this.commandsQuery ??= this.queryCommandCounts().finally(
-      () => (this.commandsQuery = undefined),
-    );
-    return this.commandsQuery;
+  /** What a scrape reports: the last counted values, asking for fresh ones when they age. */
+  private scrapedCommands(): { at: number; rows: CommandCount[] } {
+    if (Date.now() - this.commands.at >= REFRESH_AFTER_SCRAPE_MS) this.refreshCommands();
+    return this.commands;
   }
 
-  private async queryCommandCounts(): Promise<CommandCount[]> {
-    let rows: CommandCount[] = [];
+  /** Starts a count unless one is running; never awaited by a scrape. */
+  private refreshCommands(): void {
+    this.commandsQuery ??= this.countCommands().finally(() => (this.commandsQuery = undefined));
+  }
+
+  private async countCommands(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
     try {
-      rows = await this.dataSource.query<CommandCount[]>(
-        'SELECT type, state, count(*)::int AS n FROM commands GROUP BY type, state',
-      );
+      // The query has its own bounds; this one keeps a stuck count from holding the next ones.
+      const { rows } = await Promise.race([
+        pgPool(this.dataSource).query<CommandCount>(
+          'SELECT type, state, count(*)::int AS n FROM commands GROUP BY type, state',
+        ),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no answer within ${REFRESH_TIMEOUT_MS} ms`)),
+            REFRESH_TIMEOUT_MS,
+          );
+        }),
+      ]);
+      this.commands = { at: Date.now(), rows };
     } catch (err) {
-      // 42P01: the commands table does not exist (older schema); anything else is worth a line.
-      if ((err as { code?: string }).code !== '42P01') {
+      // 42P01: the commands table does not exist (older schema). An unavailable
+      // database shows in the age gauge and /health; anything else is worth a line.
+      const code = (err as { code?: string }).code;
+      if (code === '42P01') this.commands = { at: Date.now(), rows: [] };
+      else if (!isDatabaseUnavailable(err)) {
         this.log.warn(`commands metric: ${(err as Error).message}`);
       }
+    } finally {
+      clearTimeout(timer);
     }
-    this.commandsCache = { at: Date.now(), rows };
-    return rows;
   }
 }
