@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { Logger } from '@nestjs/common';
 import { Client, ClientConfig } from 'pg';
 import {
@@ -25,9 +26,9 @@ type Loose = (...args: unknown[]) => unknown;
  * fails at once with DatabaseUnavailableError, instead of each request
  * spending its full timeout on a server already known to be silent. A probe
  * on a connection of its own (never the pool's, which may be stuck) tries
- * once a second and opens the gate as soon as the server answers.
+ * once a second and opens the gate as soon as the server answers ('up').
  */
-export class DatabaseGate {
+export class DatabaseGate extends EventEmitter<{ up: [] }> {
   private readonly log = new Logger('Database');
   private down?: { since: number; kind: UnavailableKind; reason: string };
   private timer?: NodeJS.Timeout;
@@ -36,7 +37,9 @@ export class DatabaseGate {
   constructor(
     private readonly probeConfig: ClientConfig,
     private readonly probeEveryMs = 1000,
-  ) {}
+  ) {
+    super();
+  }
 
   get up(): boolean {
     return this.down === undefined;
@@ -94,8 +97,11 @@ export class DatabaseGate {
       await client.query('SELECT 1');
       const d = this.down;
       this.down = undefined;
-      if (d)
+      if (d) {
         this.log.log(`database answers again after ${Math.round((Date.now() - d.since) / 1000)} s`);
+        // Work that waits out the outage (the telemetry writer, the metrics count) resumes now.
+        this.emit('up');
+      }
     } catch {
       this.schedule(this.probeEveryMs);
     } finally {

@@ -24,8 +24,9 @@ import { METRIC_PREFIX as P, METRICS_REGISTRY } from './metrics-registry';
 /**
  * The commands count is a GROUP BY over the whole table. It is counted in the
  * background, never inside a scrape, so /metrics answers from memory whatever
- * the database does: every REFRESH_EVERY_MS, and sooner after a scrape finds
- * it older than REFRESH_AFTER_SCRAPE_MS (at most one query at a time).
+ * the database does: every REFRESH_EVERY_MS, as soon as the database answers
+ * again after an outage, and when a scrape finds it older than
+ * REFRESH_AFTER_SCRAPE_MS (one count at a time).
  */
 const REFRESH_EVERY_MS = 5000;
 const REFRESH_AFTER_SCRAPE_MS = 1000;
@@ -126,6 +127,7 @@ export class AppMetrics implements OnApplicationBootstrap, OnModuleDestroy {
     });
     this.refreshCommands();
     this.refreshTimer = setInterval(() => this.refreshCommands(), REFRESH_EVERY_MS).unref();
+    this.gate.on('up', this.onDatabaseUp);
 
     const gate = this.gate;
     new Gauge({
@@ -199,8 +201,11 @@ export class AppMetrics implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
+  private readonly onDatabaseUp = () => this.refreshCommands();
+
   onModuleDestroy(): void {
     clearInterval(this.refreshTimer);
+    this.gate.off('up', this.onDatabaseUp);
     if (this.writer && this.onFlushed) this.writer.off('flushed', this.onFlushed);
   }
 

@@ -5,6 +5,7 @@ import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { bulkQuery } from '../database/bulk-query';
+import { DatabaseGate } from '../database/database-gate';
 import { pgPool } from '../database/pg-pool';
 import { IngestStats } from '../ingestion/ingest-stats';
 import { failureReason } from '../ingestion/message-outcome';
@@ -44,8 +45,22 @@ export class TelemetryWriter extends EventEmitter implements OnModuleInit, OnApp
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly stats: IngestStats,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly gate: DatabaseGate,
   ) {
     super();
+  }
+
+  /** A retry's wait, cut short when the database answers again after an outage. */
+  private backoff(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.gate.off('up', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms).unref();
+      this.gate.once('up', done);
+    });
   }
 
   private get pool(): Pool {
@@ -152,7 +167,7 @@ export class TelemetryWriter extends EventEmitter implements OnModuleInit, OnApp
         this.log.error(
           `batch of ${batch.rows} rows failed (${e.code ?? ''} ${e.message}); retrying`,
         );
-        await sleep(Math.min(5000, 250 * 2 ** batch.attempts));
+        await this.backoff(Math.min(5000, 250 * 2 ** batch.attempts));
         // Back to the head of the line: the cap still bounds memory meanwhile.
         this.queue.unshift(batch);
         this.queuedRows += batch.rows;
@@ -170,8 +185,4 @@ export class TelemetryWriter extends EventEmitter implements OnModuleInit, OnApp
       }
     }
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms).unref());
 }
