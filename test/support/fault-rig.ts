@@ -3,12 +3,9 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
-import {
-  startEmbeddedPostgres,
-  EmbeddedPostgresHandle,
-} from '../../src/embedded/embedded-postgres';
 import { freePort } from './free-port';
 import { findMosquitto } from './mosquitto';
+import { startCluster, stopCluster } from './pg-cluster';
 
 /**
  * Parts a fault test may break: a PostgreSQL and a broker of its own (never
@@ -39,7 +36,7 @@ async function until(check: () => Promise<boolean> | boolean, timeoutMs: number,
 
 /** A PostgreSQL cluster in a temporary directory, on a port of its own. */
 export class OwnPostgres {
-  private handle?: EmbeddedPostgresHandle;
+  private running = false;
   private frozen: number[] = [];
 
   private constructor(
@@ -93,12 +90,14 @@ export class OwnPostgres {
   /** A fast shutdown: connections are cut, the port closes. */
   async stop(): Promise<void> {
     this.thaw();
-    await this.handle?.stop();
-    this.handle = undefined;
+    if (!this.running) return;
+    await stopCluster(this.dir);
+    this.running = false;
   }
 
   async resume(): Promise<void> {
-    this.handle = await startEmbeddedPostgres(this.dir, this.port);
+    await startCluster(this.dir, this.port);
+    this.running = true;
   }
 
   async destroy(): Promise<void> {
