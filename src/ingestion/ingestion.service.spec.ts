@@ -36,6 +36,7 @@ function setup(opts: { discover?: () => Promise<CachedDevice> } = {}) {
   const recorded: RejectionInput[] = [];
   const registry = {
     get: (sn: string) => (sn === SN ? managed : undefined),
+    mayDiscover: () => true,
     resolve: opts.discover ?? (async () => managed),
     seen: () => undefined,
     setClockSkew: () => undefined,
