@@ -1,4 +1,5 @@
 import { ConsoleLogger, LogLevel } from '@nestjs/common';
+import { LogThrottle } from '../common/log-throttle';
 
 export type AppLogLevel = 'error' | 'warn' | 'log' | 'debug' | 'verbose';
 
@@ -23,8 +24,16 @@ const FRAMEWORK_CONTEXTS = new Set([
   'NestMicroservice',
 ]);
 
+/**
+ * While a dependency is down, every component that retries says so on every
+ * attempt. The same line (digits aside) from the same place is printed once a
+ * minute with the number held back, so the log stays readable during an outage.
+ */
+const REPEAT_PERIOD_MS = 60_000;
+
 export class AppLogger extends ConsoleLogger {
   private readonly verboseStartup: boolean;
+  private readonly repeats = new LogThrottle(REPEAT_PERIOD_MS, 1000);
 
   constructor(level: AppLogLevel) {
     super({ logLevels: logLevelsUpTo(level) });
@@ -38,4 +47,28 @@ export class AppLogger extends ConsoleLogger {
     }
     super.log(message, ...rest);
   }
+
+  override error(message: unknown, ...rest: unknown[]): void {
+    const held = this.held('error', message, rest);
+    if (held !== null) super.error(withHeld(message, held), ...rest);
+  }
+
+  override warn(message: unknown, ...rest: unknown[]): void {
+    const held = this.held('warn', message, rest);
+    if (held !== null) super.warn(withHeld(message, held), ...rest);
+  }
+
+  /** null: a repeat to hold back; else how many were held back since the last one printed. */
+  private held(level: string, message: unknown, rest: unknown[]): number | null {
+    if (typeof message !== 'string') return 0;
+    const context = rest[rest.length - 1];
+    const key = `${level}|${String(context)}|${message.replace(/[0-9]+/g, '#')}`;
+    return this.repeats.take(key)?.held ?? null;
+  }
+}
+
+function withHeld(message: unknown, held: number): unknown {
+  return held > 0 && typeof message === 'string'
+    ? `${message} (and ${held} like it in the last minute)`
+    : message;
 }
