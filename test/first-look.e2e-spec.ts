@@ -89,8 +89,8 @@ describe('README first look, as written', () => {
     }
   }, 30_000);
 
-  afterEach(() => shell?.killAll());
-  afterAll(() => shell?.close());
+  afterEach(() => shell?.killAll(), 10_000);
+  afterAll(() => shell?.close(), 30_000);
 
   it('start, simulate --register, data within seconds, a switch acked; Ctrl-C leaves nothing behind', async () => {
     const service = shell.start(only('start'));
