@@ -6,25 +6,26 @@ import { AuthModule } from './auth/auth.module';
 import { BrokerModule } from './broker/broker.module';
 import { CommandsModule } from './commands/commands.module';
 import { AcceptInterceptor } from './common/accept-negotiation';
-import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { AllExceptionsFilter } from './http/all-exceptions.filter';
 import { APP_CONFIG, AppConfig } from './config/app-config';
 import { CredentialsModule } from './credentials/credentials.module';
 import { DatabaseModule } from './database/database.module';
 import { DesiredStateModule } from './desired-state/desired-state.module';
-import { DevicesModule } from './devices/devices.module';
+import { ConcentratorsModule } from './concentrators/concentrators.module';
 import { EMBEDDED_BROKER_AUTH, EmbeddedBrokerAuth } from './embedded/broker-auth';
-import { EventsModule } from './events/events.module';
+import { LiveModule } from './live/live.module';
 import { FirmwareModule } from './firmware/firmware.module';
-import { HealthModule } from './health/health.module';
+import { ObservabilityModule } from './observability/observability.module';
 import { IngestionModule, IngestStatsModule } from './ingestion/ingestion.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { MqttModule } from './mqtt/mqtt.module';
-import { RejectionsModule } from './rejections/rejections.module';
+import { RejectionsModule } from './ingestion/rejections.module';
 import { RetentionModule } from './retention/retention.module';
 import { StreamModule } from './stream/stream.module';
 import { TelemetryModule } from './telemetry/telemetry.module';
 import { TokensModule } from './tokens/tokens.module';
 import { UpgradesModule } from './upgrades/upgrades.module';
+import { ENTITIES } from './app-entities';
 
 /**
  * The whole service for a resolved configuration (database and broker URLs
@@ -43,19 +44,20 @@ export class AppModule {
       module: AppModule,
       global: true,
       imports: [
-        DatabaseModule.forRoot(
-          config.database.url,
-          config.database.poolSize,
-          config.database.bounds,
-        ),
+        DatabaseModule.forRoot({
+          url: config.database.url,
+          poolSize: config.database.poolSize,
+          bounds: config.database.bounds,
+          entities: ENTITIES,
+        }),
         IngestStatsModule,
         MetricsModule,
-        EventsModule,
+        LiveModule,
         MqttModule,
         AuthModule,
         TokensModule,
         AuditModule,
-        DevicesModule,
+        ConcentratorsModule,
         CredentialsModule,
         BrokerModule,
         RejectionsModule,
@@ -64,7 +66,7 @@ export class AppModule {
         TelemetryModule,
         CommandsModule,
         DesiredStateModule,
-        HealthModule,
+        ObservabilityModule,
         AlarmsModule,
         StreamModule,
         FirmwareModule,

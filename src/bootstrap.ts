@@ -3,7 +3,7 @@ import { INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { json, urlencoded } from 'express';
 import { AppModule } from './app.module';
-import { applyHttpSecurity } from './auth/http-security';
+import { applyHttpSecurity } from './http/http-security';
 import { APP_CONFIG, AppConfig, loadConfig } from './config/app-config';
 import { emqxHookBodyParser } from './broker/emqx-body';
 import { EmbeddedBrokerAuth } from './embedded/broker-auth';

@@ -1,5 +1,5 @@
 import { relative } from 'node:path';
-import { BootstrapToken, TokenService } from './auth/token.service';
+import { BootstrapToken, TokenVerifier } from './tokens/token-verifier';
 import type { RunningService } from './bootstrap';
 
 export interface BannerFacts {
@@ -96,7 +96,7 @@ export function startupBanner(
       topicRoot: c.mqtt.topicRoot,
     },
     openEnrollment: c.security.openEnrollment,
-    token: s.app.get(TokenService).bootstrap,
+    token: s.app.get(TokenVerifier).bootstrap,
     ...extra,
   });
 }

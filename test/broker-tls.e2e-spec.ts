@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { IClientOptions } from 'mqtt';
 import { startInfrastructure, Infrastructure } from '../src/bootstrap';
 import { aclFile, passwdFile } from '../src/broker/mosquitto-files';
-import { TopicAcl } from '../src/broker/topic-acl';
+import { TopicAcl } from '../src/protocol/topic-acl';
 import { loadConfig } from '../src/config/app-config';
 import { generatePassword, hashPasswordSync } from '../src/credentials/password-hash';
 import { mqttClientOptions, TlsFileError } from '../src/mqtt/mqtt-client-options';

@@ -1,4 +1,4 @@
-import { DeviceRegistry } from '../src/devices/device-registry.service';
+import { ConcentratorRegistry } from '../src/concentrators/concentrator-registry.service';
 import { delta, exportedCountsAgree, quiet, settled } from './support/accounting';
 import { MqttProbe } from './support/mqtt-probe';
 import { bootTestApp, newSerial, TestApp, waitFor } from './support/test-app';
@@ -73,7 +73,7 @@ describe('hostile device replies are applied, not lost at the database', () => {
       [sn],
     );
     expect(row).toEqual({ fw: '1.0evil', model: 'RJC8', line_count: 4 });
-    expect(t.app.get(DeviceRegistry).get(sn)).toMatchObject({ fw: '1.0evil', lineCount: 4 });
+    expect(t.app.get(ConcentratorRegistry).get(sn)).toMatchObject({ fw: '1.0evil', lineCount: 4 });
     const after = await settled(t, before, 1);
     expect(delta(before, after)).toEqual({ received: 1, accepted: 1, rejected: {}, dropped: {} });
   }, 30_000);

@@ -1,5 +1,5 @@
 import { CommandsService } from '../src/commands/commands.service';
-import { RejectionsService } from '../src/rejections/rejections.service';
+import { RejectionsService } from '../src/ingestion/rejections.service';
 import { MqttProbe } from './support/mqtt-probe';
 import { bootTestApp, newSerial, TestApp, waitFor } from './support/test-app';
 

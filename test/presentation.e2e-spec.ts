@@ -1,7 +1,8 @@
 import { SimulatedConcentrator } from '../tools/simulator/concentrator';
 import { LatestStore } from '../src/telemetry/latest-store.service';
 import { applySwitch, SwitchFields } from '../src/telemetry/switch-state';
-import { MEASUREMENTS, UPSERT_LATEST_BATCH } from '../src/telemetry/telemetry.sql';
+import { UPSERT_LATEST_BATCH } from '../src/telemetry/telemetry.sql';
+import { MEASUREMENTS } from '../src/protocol/measurements';
 import { SseReader } from './support/sse-reader';
 import {
   ADMIN_TOKEN,

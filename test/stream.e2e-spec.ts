@@ -1,5 +1,5 @@
 import { setImmediate as tick } from 'node:timers/promises';
-import { LiveEvents } from '../src/events/live-events.service';
+import { LiveFeed } from '../src/live/live-feed.service';
 import { SseEvent, SseReader } from './support/sse-reader';
 import { ADMIN_TOKEN, bootTestApp, newSerial, TestApp, waitFor } from './support/test-app';
 
@@ -172,7 +172,7 @@ describe('live stream: Server-Sent Events over real HTTP', () => {
   }, 30_000);
 
   it('drops the oldest events of a reader that stops reading, tells it how many, and never stalls ingestion', async () => {
-    const live = t.app.get(LiveEvents);
+    const live = t.app.get(LiveFeed);
     // Streams of earlier tests are closed by the client; the server notices a moment later.
     await waitFor(async () => (await stats()).clients === 0, 10_000, 'earlier streams gone');
     const listenersBefore = live.listenerCount;

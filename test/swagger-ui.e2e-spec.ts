@@ -6,7 +6,7 @@ import { Test } from '@nestjs/testing';
 import { ApiOperation } from '@nestjs/swagger';
 import type { Page } from 'puppeteer-core';
 import request from 'supertest';
-import { applyHttpSecurity } from '../src/auth/http-security';
+import { applyHttpSecurity } from '../src/http/http-security';
 import { APP_CONFIG, loadConfig } from '../src/config/app-config';
 import { setupSwagger, swaggerDocument } from '../src/http/swagger';
 import { HeadlessBrowser, launchBrowser } from './support/browser';

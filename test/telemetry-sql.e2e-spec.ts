@@ -5,9 +5,9 @@ import {
   bucketedTelemetrySql,
   ENSURE_PARTITIONS,
   INSERT_TELEMETRY_BATCH,
-  MEASUREMENTS,
   UPSERT_LATEST_BATCH,
 } from '../src/telemetry/telemetry.sql';
+import { MEASUREMENTS } from '../src/protocol/measurements';
 import { createTestDatabase, TestDatabase } from './support/test-app';
 
 /** The hot-path SQL, run against a real PostgreSQL with the real migrations. */
@@ -19,7 +19,7 @@ describe('telemetry SQL', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    ds = await new DataSource(dataSourceOptions(db.url)).initialize();
+    ds = await new DataSource(dataSourceOptions({ url: db.url })).initialize();
     await ds.query(
       `INSERT INTO concentrators (sn, state, report_s, heartbeat_s, delta_pct) VALUES ($1, 'managed', 60, 30, 5)`,
       [sn],

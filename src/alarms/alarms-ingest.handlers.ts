@@ -1,5 +1,5 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import { DeviceEventsService } from '../devices/device-events.service';
+import { DeviceHistory } from '../concentrators/device-history.service';
 import { IngestionService } from '../ingestion/ingestion.service';
 import { AlarmsService } from './alarms.service';
 import { StatusChangeTracker } from './status-change-tracker';
@@ -16,7 +16,7 @@ export class AlarmsIngestHandlers implements OnModuleInit {
   constructor(
     private readonly ingestion: IngestionService,
     private readonly alarms: AlarmsService,
-    private readonly events: DeviceEventsService,
+    private readonly events: DeviceHistory,
   ) {}
 
   onModuleInit(): void {

@@ -19,8 +19,8 @@ import {
 } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { AuditService } from '../audit/audit.service';
-import { Actor, MinRole } from '../auth/roles';
-import { CurrentActor } from '../common/actor.decorator';
+import { Actor, MinRole } from '../identity/roles';
+import { CurrentActor } from '../identity/actor.decorator';
 import { AlarmIdPipe } from './alarm-id.pipe';
 import { AlarmsService, toAlarmView } from './alarms.service';
 import { AckAlarmDto, AlarmPage, AlarmView, ListAlarmsQuery } from './dto/alarm.dto';

@@ -1,13 +1,13 @@
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { FindOptionsWhere, IsNull, Not, Repository } from 'typeorm';
-import { Actor } from '../auth/roles';
+import { Actor } from '../identity/roles';
 import { Page } from '../common/pagination.dto';
-import { LiveEvents } from '../events/live-events.service';
+import { LiveFeed } from '../live/live-feed.service';
 import { AlarmMsg } from '../protocol/device-messages';
 import { Alarm } from './alarm.entity';
 import { AlarmView, ListAlarmsQuery } from './dto/alarm.dto';
-import { KeyedSerializer } from './keyed-serializer';
+import { KeyedSerializer } from '../lib/keyed-serializer';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 
 /** What happened to an alarm, as told to live listeners. */
@@ -73,7 +73,7 @@ export class AlarmsService {
 
   constructor(
     @InjectRepository(Alarm) private readonly repo: Repository<Alarm>,
-    private readonly live: LiveEvents,
+    private readonly live: LiveFeed,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 

@@ -3,7 +3,7 @@ import { ApiV1 } from '../common/api-v1.decorator';
 import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { MinRole } from '../auth/roles';
+import { MinRole } from '../identity/roles';
 import { newestFirstPage } from '../common/newest-first-page';
 import { AuditEntry } from './audit-entry.entity';
 import { AuditPage, ListAuditQuery } from './dto/audit.dto';

@@ -1,18 +1,43 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { HttpException, Injectable, Logger } from '@nestjs/common';
+import { isDatabaseUnavailable } from '../database/database-errors';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { Actor } from '../auth/roles';
+import { Actor } from '../identity/roles';
 import { escapeControlChars } from '../common/control-chars';
+import { AuditActionName } from './audit-actions';
 import { AuditEntry, AuditOutcome } from './audit-entry.entity';
 
 export interface AuditInput {
   actor?: Actor | null;
-  action: string;
+  action: AuditActionName;
   target?: string | null;
   outcome: AuditOutcome;
   statusCode?: number;
   detail?: Record<string, unknown>;
   ip?: string | null;
+}
+
+/** How an attempt that threw is recorded: refused (the caller's fault, 4xx) or failed (ours). */
+export function failureOf(err: unknown): {
+  outcome: Exclude<AuditOutcome, 'ok'>;
+  statusCode: number;
+  error: string;
+} {
+  const http = err instanceof HttpException;
+  const unavailable = !http && isDatabaseUnavailable(err);
+  const statusCode = http ? err.getStatus() : unavailable ? 503 : 500;
+  return {
+    outcome: statusCode < 500 ? 'refused' : 'failed',
+    statusCode,
+    error: http ? httpMessage(err) : unavailable ? 'database unavailable' : 'internal error',
+  };
+}
+
+function httpMessage(err: HttpException): string {
+  const body = err.getResponse();
+  const message =
+    typeof body === 'object' && body !== null ? (body as { message?: unknown }).message : body;
+  return Array.isArray(message) ? message.join('; ') : String(message ?? err.message);
 }
 
 /** Append-only trail; recording never fails the action it describes. */
@@ -21,6 +46,39 @@ export class AuditService {
   private readonly log = new Logger('Audit');
 
   constructor(@InjectRepository(AuditEntry) private readonly repo: Repository<AuditEntry>) {}
+
+  /**
+   * Runs `fn` and records its outcome whatever it is: `ok` (with `okStatus`
+   * and what `okDetail` adds), or refused/failed with the status and error.
+   * The error is rethrown unchanged.
+   */
+  async audited<T>(
+    e: Omit<AuditInput, 'outcome' | 'statusCode'> & { okStatus?: number },
+    fn: () => Promise<T>,
+    okDetail?: (result: T) => Record<string, unknown>,
+  ): Promise<T> {
+    const { okStatus, ...entry } = e;
+    let result: T;
+    try {
+      result = await fn();
+    } catch (err) {
+      const f = failureOf(err);
+      await this.record({
+        ...entry,
+        outcome: f.outcome,
+        statusCode: f.statusCode,
+        detail: { ...entry.detail, error: f.error },
+      });
+      throw err;
+    }
+    await this.record({
+      ...entry,
+      outcome: 'ok',
+      statusCode: okStatus,
+      detail: { ...entry.detail, ...okDetail?.(result) },
+    });
+    return result;
+  }
 
   async record(e: AuditInput): Promise<void> {
     try {

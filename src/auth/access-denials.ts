@@ -4,7 +4,7 @@ import type { Request } from 'express';
 import { AuditService } from '../audit/audit.service';
 import { ApiAuthFailureReason, SecurityMetrics } from '../metrics/security-metrics.service';
 import { routeTemplate } from './access-routes';
-import { Actor } from './roles';
+import { Actor } from '../identity/roles';
 
 /** Per client IP and minute; beyond it refusals are only counted (see docs/security.md). */
 export const DENIED_AUDIT_PER_MIN = 120;

@@ -14,10 +14,9 @@ import type { Request, Response } from 'express';
 import { AccessDenials, Denial } from './access-denials';
 import { isCommandRequest, publicRoute, routeTemplate } from './access-routes';
 import { AuthFailureLimiter } from './auth-failure-limiter';
-import { Actor, MIN_ROLE_KEY, Role, roleAtLeast } from './roles';
-import { TokenService } from './token.service';
-
-export type AuthedRequest = Request & { actor?: Actor };
+import { MIN_ROLE_KEY, Role, roleAtLeast } from '../identity/roles';
+import type { AuthedRequest } from '../identity/authed-request';
+import { TokenVerifier } from '../tokens/token-verifier';
 
 // The scheme is case-insensitive (RFC 9110 §11.1); the token is base64url/bootstrap text.
 const BEARER_RE = /^Bearer ([A-Za-z0-9._~+/=-]{16,512})$/i;
@@ -54,7 +53,7 @@ export class AuthGuard extends ThrottlerGuard {
     @InjectThrottlerOptions() options: ThrottlerModuleOptions,
     @InjectThrottlerStorage() storage: ThrottlerStorage,
     reflector: Reflector,
-    private readonly tokens: TokenService,
+    private readonly tokens: TokenVerifier,
     private readonly failures: AuthFailureLimiter,
     private readonly denials: AccessDenials,
   ) {

@@ -1,21 +1,18 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_GUARD, DiscoveryModule } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { Setting } from '../database/setting.entity';
-import { ApiToken } from '../tokens/api-token.entity';
 import { AccessDenials } from './access-denials';
 import { isCommandRequest, routeTemplate } from './access-routes';
 import { AuthGuard } from './auth.guard';
 import { AuthFailureLimiter } from './auth-failure-limiter';
 import { RouteTable } from './route-table';
-import { TokenService } from './token.service';
+import { TokensModule } from '../tokens/tokens.module';
 
 @Global()
 @Module({
   imports: [
-    TypeOrmModule.forFeature([Setting, ApiToken]),
+    TokensModule,
     DiscoveryModule,
     // In-memory storage, so limits are per instance (docs/security.md).
     ThrottlerModule.forRootAsync({
@@ -39,12 +36,11 @@ import { TokenService } from './token.service';
     }),
   ],
   providers: [
-    TokenService,
     AuthFailureLimiter,
     AccessDenials,
     RouteTable,
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
-  exports: [TokenService, RouteTable],
+  exports: [RouteTable],
 })
 export class AuthModule {}

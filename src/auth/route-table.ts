@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, RequestMethod } from '@nest
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { publicRoute } from './access-routes';
-import { MIN_ROLE_KEY, Role } from './roles';
+import { MIN_ROLE_KEY, Role } from '../identity/roles';
 
 export interface HttpRoute {
   method: string;

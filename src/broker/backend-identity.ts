@@ -1,6 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { sameSecret } from '../credentials/password-hash';
+import { sameSecret } from '../lib/secret';
 import { EMBEDDED_BROKER_AUTH, EmbeddedBrokerAuth } from '../embedded/broker-auth';
 
 /** The protocol's conventional name for the backend's MQTT user. */

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { DevicesModule } from '../devices/devices.module';
+import { ConcentratorsModule } from '../concentrators/concentrators.module';
 import { BackendIdentity } from './backend-identity';
 import { EmqxHooksController } from './emqx-hooks.controller';
 import { EmqxHooksService } from './emqx-hooks.service';
@@ -8,7 +8,7 @@ import { MosquittoExportService } from './mosquitto-export.service';
 
 /** External brokers: mosquitto file export and the EMQX HTTP hooks. */
 @Module({
-  imports: [DevicesModule],
+  imports: [ConcentratorsModule],
   controllers: [MosquittoExportController, EmqxHooksController],
   providers: [BackendIdentity, MosquittoExportService, EmqxHooksService],
 })

@@ -3,11 +3,11 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { CredentialsService } from '../credentials/credentials.service';
-import { sameSecret } from '../credentials/password-hash';
-import { DeviceRegistry } from '../devices/device-registry.service';
+import { sameSecret } from '../lib/secret';
+import { ConcentratorRegistry } from '../concentrators/concentrator-registry.service';
 import { SecurityMetrics } from '../metrics/security-metrics.service';
 import { BackendIdentity } from './backend-identity';
-import { isDeviceUsername, Principal, TopicAcl } from './topic-acl';
+import { isDeviceUsername, Principal, TopicAcl } from '../protocol/topic-acl';
 
 export interface EmqxAuthnResult {
   result: 'allow' | 'deny';
@@ -51,7 +51,7 @@ export class EmqxHooksService {
   constructor(
     private readonly credentials: CredentialsService,
     private readonly backend: BackendIdentity,
-    private readonly registry: DeviceRegistry,
+    private readonly registry: ConcentratorRegistry,
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Optional()

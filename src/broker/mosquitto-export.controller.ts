@@ -1,7 +1,7 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiV1 } from '../common/api-v1.decorator';
 import { ApiOkResponse, ApiOperation, ApiProduces } from '@nestjs/swagger';
-import { MinRole } from '../auth/roles';
+import { MinRole } from '../identity/roles';
 import { MosquittoExportService } from './mosquitto-export.service';
 
 const TEXT = 'text/plain; charset=utf-8';

@@ -5,7 +5,7 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { hashPasswordSync } from '../credentials/password-hash';
 import { BackendIdentity, DEFAULT_BACKEND_USER } from './backend-identity';
 import { aclFile, fitsMosquittoFiles, passwdFile } from './mosquitto-files';
-import { TopicAcl } from './topic-acl';
+import { TopicAcl } from '../protocol/topic-acl';
 
 /**
  * mosquitto's password_file and acl_file from the registry: managed

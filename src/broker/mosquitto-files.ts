@@ -1,4 +1,4 @@
-import { TopicAcl } from './topic-acl';
+import { TopicAcl } from '../protocol/topic-acl';
 
 export interface PasswdEntry {
   username: string;

@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { BIGINT_NUMBER } from '../firmware/firmware.entity';
+import { BIGINT_NUMBER } from '../database/column-transformers';
 
 export const COMMAND_STATES = ['sent', 'acked', 'failed', 'timeout'] as const;
 export type CommandState = (typeof COMMAND_STATES)[number];

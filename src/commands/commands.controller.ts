@@ -17,9 +17,9 @@ import {
   ApiOkResponse,
   ApiOperation,
 } from '@nestjs/swagger';
-import { Actor, MinRole } from '../auth/roles';
-import { CurrentActor } from '../common/actor.decorator';
-import { AuditAction, AuditRefusalsInterceptor } from './audit-refusals.interceptor';
+import { Actor, MinRole } from '../identity/roles';
+import { CurrentActor } from '../identity/actor.decorator';
+import { AuditAction, AuditRefusalsInterceptor } from '../audit/audit-refusals.interceptor';
 import { toCommandView } from './command-view';
 import { CommandsService } from './commands.service';
 import { CommandPage, CommandView, ListCommandsQuery, WaitQuery } from './dto/command.dto';

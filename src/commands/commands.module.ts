@@ -1,8 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { DevicesModule } from '../devices/devices.module';
-import { RejectionsModule } from '../rejections/rejections.module';
-import { AuditRefusalsInterceptor } from './audit-refusals.interceptor';
+import { ConcentratorsModule } from '../concentrators/concentrators.module';
+import { RejectionsModule } from '../ingestion/rejections.module';
 import { Command } from './command.entity';
 import { CommandsController } from './commands.controller';
 import { CommandsService } from './commands.service';
@@ -10,9 +9,9 @@ import { ConcentratorCommandsController } from './concentrator-commands.controll
 import { SwitchService } from './switch.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Command]), DevicesModule, RejectionsModule],
+  imports: [TypeOrmModule.forFeature([Command]), ConcentratorsModule, RejectionsModule],
   controllers: [CommandsController, ConcentratorCommandsController],
-  providers: [CommandsService, SwitchService, AuditRefusalsInterceptor],
-  exports: [CommandsService, AuditRefusalsInterceptor],
+  providers: [CommandsService, SwitchService],
+  exports: [CommandsService],
 })
 export class CommandsModule {}

@@ -13,12 +13,15 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, FindOptionsWhere, IsNull, LessThan, Repository } from 'typeorm';
 import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { AuditService } from '../audit/audit.service';
-import { Actor } from '../auth/roles';
+import { Actor } from '../identity/roles';
 import { Page } from '../common/pagination.dto';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { ConcentratorsService } from '../devices/concentrators.service';
-import { CachedDevice, DeviceRegistry } from '../devices/device-registry.service';
-import { LiveEvents } from '../events/live-events.service';
+import { ConcentratorsService } from '../concentrators/concentrators.service';
+import {
+  CachedConcentrator,
+  ConcentratorRegistry,
+} from '../concentrators/concentrator-registry.service';
+import { LiveFeed } from '../live/live-feed.service';
 import { DeviceMessageContext } from '../ingestion/device-message-context';
 import { IngestionService } from '../ingestion/ingestion.service';
 import { TodevPublisher } from '../mqtt/todev-publisher.service';
@@ -33,6 +36,7 @@ import { Command } from './command.entity';
 import { toCommandView } from './command-view';
 import { CommandWaiters } from './command-waiters';
 import { CommandView, ListCommandsQuery } from './dto/command.dto';
+import { AuditActionName } from '../audit/audit-actions';
 
 type Omit3<T> = T extends unknown ? Omit<T, 'sn' | 'id' | 'ts'> : never;
 /** A backend message before the service stamps it with serial, id and time. */
@@ -83,10 +87,10 @@ export class CommandsService implements OnModuleInit, OnApplicationShutdown {
   constructor(
     @InjectRepository(Command) private readonly repo: Repository<Command>,
     private readonly publisher: TodevPublisher,
-    private readonly registry: DeviceRegistry,
+    private readonly registry: ConcentratorRegistry,
     private readonly concentrators: ConcentratorsService,
     private readonly ingestion: IngestionService,
-    private readonly live: LiveEvents,
+    private readonly live: LiveFeed,
     private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -151,7 +155,7 @@ export class CommandsService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** A commandable concentrator: 404 unknown, 409 pending. */
-  async target(sn: string): Promise<CachedDevice> {
+  async target(sn: string): Promise<CachedConcentrator> {
     let dev = this.registry.get(sn);
     if (!dev) {
       // Created through another instance since the last registry reload.
@@ -219,7 +223,7 @@ export class CommandsService implements OnModuleInit, OnApplicationShutdown {
     this.emit(row);
     await this.audit.record({
       actor: input.actor,
-      action: `command.${row.type}`,
+      action: `command.${row.type}` as AuditActionName,
       target: row.sn,
       outcome: 'ok',
       statusCode: 202,

@@ -23,10 +23,10 @@ import {
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { Actor, MinRole } from '../auth/roles';
-import { CurrentActor } from '../common/actor.decorator';
+import { Actor, MinRole } from '../identity/roles';
+import { CurrentActor } from '../identity/actor.decorator';
 import { SerialPipe } from '../common/serial.pipe';
-import { AuditAction, AuditRefusalsInterceptor } from './audit-refusals.interceptor';
+import { AuditAction, AuditRefusalsInterceptor } from '../audit/audit-refusals.interceptor';
 import { toCommandView } from './command-view';
 import { CommandsService } from './commands.service';
 import { CommandView } from './dto/command.dto';

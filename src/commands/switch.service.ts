@@ -8,10 +8,10 @@ import {
   UnprocessableEntityException,
 } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { AuditService } from '../audit/audit.service';
-import { Actor } from '../auth/roles';
+import { AuditService, failureOf } from '../audit/audit.service';
+import { Actor } from '../identity/roles';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { CachedDevice } from '../devices/device-registry.service';
+import { CachedConcentrator } from '../concentrators/concentrator-registry.service';
 import { Command } from './command.entity';
 import { toCommandView } from './command-view';
 import { CommandsService, IdempotentReplay } from './commands.service';
@@ -168,18 +168,17 @@ export class SwitchService {
       return { sn, statusCode: HttpStatus.ACCEPTED, command: toCommandView(command) };
     } catch (err) {
       if (!(err instanceof HttpException)) throw err;
-      const status = err.getStatus();
-      const message = errorMessage(err);
+      const f = failureOf(err);
       await this.audit.record({
         actor,
         action: 'command.switch',
         target: sn,
-        outcome: status < 500 ? 'refused' : 'failed',
-        statusCode: status,
-        detail: { bulk: true, error: message, lines: dto.lines, on: dto.on },
+        outcome: f.outcome,
+        statusCode: f.statusCode,
+        detail: { bulk: true, error: f.error, lines: dto.lines, on: dto.on },
         ip: ip ?? null,
       });
-      const r: BulkSwitchResult = { sn, statusCode: status, error: message };
+      const r: BulkSwitchResult = { sn, statusCode: f.statusCode, error: f.error };
       if (err instanceof CooldownException) r.retryAfterS = err.retryAfterS;
       return r;
     }
@@ -187,7 +186,7 @@ export class SwitchService {
 }
 
 /** Lines as stored for the cooldown: "all" is every line (null when the count is unknown). */
-function resolveLines(dev: CachedDevice, sel: LineSelection): number[] | null {
+function resolveLines(dev: CachedConcentrator, sel: LineSelection): number[] | null {
   const count = dev.lineCount;
   if (sel === 'all') return count ? Array.from({ length: count }, (_, i) => i + 1) : null;
   if (count) {
@@ -205,11 +204,4 @@ function requestHash(sn: string, dto: SwitchDto): string {
   return createHash('sha256')
     .update(JSON.stringify(['switch', sn, dto.lines, dto.on]))
     .digest('hex');
-}
-
-export function errorMessage(err: HttpException): string {
-  const body = err.getResponse();
-  const m =
-    typeof body === 'object' && body !== null ? (body as { message?: unknown }).message : body;
-  return Array.isArray(m) ? m.join('; ') : String(m ?? err.message);
 }

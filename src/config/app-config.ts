@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { validateTopicRoot } from '../protocol/topics';
-import { CLIENT_GRACE_MS, DatabaseBounds } from '../database/database-bounds';
+import { CLIENT_GRACE_MS, DatabaseBounds } from './database-bounds';
 import { Env, envSchema } from './env.schema';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');

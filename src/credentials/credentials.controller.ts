@@ -1,8 +1,8 @@
 import { Controller, Param, Post } from '@nestjs/common';
 import { ApiV1 } from '../common/api-v1.decorator';
 import { ApiCreatedResponse, ApiNotFoundResponse, ApiOperation } from '@nestjs/swagger';
-import { Actor, MinRole } from '../auth/roles';
-import { CurrentActor } from '../common/actor.decorator';
+import { Actor, MinRole } from '../identity/roles';
+import { CurrentActor } from '../identity/actor.decorator';
 import { SerialPipe } from '../common/serial.pipe';
 import { CredentialsService } from './credentials.service';
 import { CredentialsView } from './dto/credentials.dto';

@@ -10,9 +10,9 @@ import {
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
-import { Actor } from '../auth/roles';
+import { Actor } from '../identity/roles';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { DeviceEventsService } from '../devices/device-events.service';
+import { DeviceHistory } from '../concentrators/device-history.service';
 import {
   DeviceAuthorizer,
   DeviceCheck,
@@ -47,7 +47,7 @@ export class CredentialsService implements DeviceAuthorizer, OnModuleInit, OnMod
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly audit: AuditService,
-    private readonly deviceEvents: DeviceEventsService,
+    private readonly deviceEvents: DeviceHistory,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Optional()
     @Inject(EMBEDDED_BROKER_AUTH)

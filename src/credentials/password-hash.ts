@@ -1,4 +1,4 @@
-import { createHash, pbkdf2, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { pbkdf2, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 
 const pbkdf2Async = promisify(pbkdf2);
@@ -82,10 +82,4 @@ export async function verifyPassword(password: string | Buffer, stored: string):
   if (!p) return false;
   const key = await pbkdf2Async(password, p.salt, p.iterations, KEY_BYTES, 'sha512');
   return timingSafeEqual(key, p.key);
-}
-
-/** Constant-time comparison of two secrets of any length (both hashed first). */
-export function sameSecret(given: string | Buffer, expected: string | Buffer): boolean {
-  const digest = (s: string | Buffer) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(digest(given), digest(expected));
 }

@@ -1,5 +1,5 @@
 import type { Pool, QueryConfig, QueryResult, QueryResultRow } from 'pg';
-import { CLIENT_GRACE_MS } from './database-bounds';
+import { CLIENT_GRACE_MS } from '../config/database-bounds';
 
 /**
  * One statement under the bulk bound instead of the pool's API-sized one: in a

@@ -1,8 +1,7 @@
 import type { ClientConfig, PoolConfig } from 'pg';
 import { DataSourceOptions } from 'typeorm';
-import { CLI_BOUNDS, CLIENT_GRACE_MS, DatabaseBounds } from './database-bounds';
+import { CLI_BOUNDS, CLIENT_GRACE_MS, DatabaseBounds } from '../config/database-bounds';
 import { DatabaseGate, gatedClientClass } from './database-gate';
-import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
 
 const KEEPALIVE_IDLE_MS = 10_000;
@@ -20,13 +19,23 @@ function common(url: string, b: DatabaseBounds): ClientConfig {
   };
 }
 
+export interface PoolOptions {
+  url: string;
+  /** The app's entities (assembled at the top: src/app-entities.ts); migrations need none. */
+  entities?: DataSourceOptions['entities'];
+  poolSize?: number;
+  bounds?: DatabaseBounds;
+  gate?: DatabaseGate;
+}
+
 /** The service's pool: API-sized bounds, gated when a gate is given. */
-export function dataSourceOptions(
-  url: string,
+export function dataSourceOptions({
+  url,
+  entities = [],
   poolSize = 10,
-  bounds: DatabaseBounds = CLI_BOUNDS,
-  gate?: DatabaseGate,
-): DataSourceOptions {
+  bounds = CLI_BOUNDS,
+  gate,
+}: PoolOptions): DataSourceOptions {
   const extra: PoolConfig = {
     ...common(url, bounds),
     max: poolSize,
@@ -38,7 +47,7 @@ export function dataSourceOptions(
   return {
     type: 'postgres',
     url,
-    entities: ENTITIES,
+    entities,
     migrations: MIGRATIONS,
     migrationsRun: true,
     migrationsTransactionMode: 'each',
@@ -57,7 +66,7 @@ export function migrationOptions(url: string, bounds: DatabaseBounds): DataSourc
     statement_timeout: bounds.migrationTimeoutMs,
     query_timeout: bounds.migrationTimeoutMs + CLIENT_GRACE_MS,
   };
-  return { ...dataSourceOptions(url, 2, bounds), extra, migrationsRun: true };
+  return { ...dataSourceOptions({ url, poolSize: 2, bounds }), extra, migrationsRun: true };
 }
 
 /** The gate's probe: one connection, bounded by the connect timeout throughout. */

@@ -1,9 +1,15 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import type { DatabaseBounds } from './database-bounds';
+import type { DatabaseBounds } from '../config/database-bounds';
 import { DatabaseGate } from './database-gate';
-import { dataSourceOptions, migrationOptions, probeConfig } from './data-source-options';
+import {
+  dataSourceOptions,
+  migrationOptions,
+  PoolOptions,
+  probeConfig,
+} from './data-source-options';
+import { SqlRunner } from './sql-runner';
 
 /**
  * The service's database: pending migrations first, on a connection of their
@@ -13,14 +19,15 @@ import { dataSourceOptions, migrationOptions, probeConfig } from './data-source-
 @Global()
 @Module({})
 export class DatabaseModule {
-  static forRoot(url: string, poolSize: number, bounds: DatabaseBounds): DynamicModule {
+  static forRoot(o: Required<Omit<PoolOptions, 'gate'>>): DynamicModule {
+    const { url, bounds } = o;
     const gate = new DatabaseGate(probeConfig(url, bounds));
     return {
       module: DatabaseModule,
       imports: [
         TypeOrmModule.forRootAsync({
           useFactory: () => ({
-            ...dataSourceOptions(url, poolSize, bounds, gate),
+            ...dataSourceOptions({ ...o, gate }),
             migrationsRun: false,
           }),
           dataSourceFactory: async (options) => {
@@ -29,8 +36,8 @@ export class DatabaseModule {
           },
         }),
       ],
-      providers: [{ provide: DatabaseGate, useValue: gate }],
-      exports: [DatabaseGate],
+      providers: [{ provide: DatabaseGate, useValue: gate }, SqlRunner],
+      exports: [DatabaseGate, SqlRunner],
     };
   }
 }

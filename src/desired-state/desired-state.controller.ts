@@ -7,9 +7,9 @@ import {
   ApiOkResponse,
   ApiOperation,
 } from '@nestjs/swagger';
-import { Actor, MinRole } from '../auth/roles';
-import { AuditAction, AuditRefusalsInterceptor } from '../commands/audit-refusals.interceptor';
-import { CurrentActor } from '../common/actor.decorator';
+import { Actor, MinRole } from '../identity/roles';
+import { AuditAction, AuditRefusalsInterceptor } from '../audit/audit-refusals.interceptor';
+import { CurrentActor } from '../identity/actor.decorator';
 import { SerialPipe } from '../common/serial.pipe';
 import { DesiredStateService } from './desired-state.service';
 import {

@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { SyncState } from '../devices/entities/concentrator.entity';
+import { SyncState } from '../concentrators/entities/concentrator.entity';
 
 export type DesiredKind = 'schedules' | 'params';
 

@@ -9,13 +9,13 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { AuditService } from '../audit/audit.service';
-import { Actor } from '../auth/roles';
+import { Actor } from '../identity/roles';
 import { Command } from '../commands/command.entity';
 import { CommandsService, OutgoingMessage } from '../commands/commands.service';
-import { ConcentratorsService } from '../devices/concentrators.service';
-import { DeviceRegistry } from '../devices/device-registry.service';
-import { DeviceEventsService } from '../devices/device-events.service';
-import { Concentrator, SyncState } from '../devices/entities/concentrator.entity';
+import { ConcentratorsService } from '../concentrators/concentrators.service';
+import { ConcentratorRegistry } from '../concentrators/concentrator-registry.service';
+import { DeviceHistory } from '../concentrators/device-history.service';
+import { Concentrator, SyncState } from '../concentrators/entities/concentrator.entity';
 import { IngestionService } from '../ingestion/ingestion.service';
 import {
   ConfigCmd,
@@ -74,11 +74,11 @@ export class DesiredStateService implements OnModuleInit {
 
   constructor(
     private readonly ingestion: IngestionService,
-    private readonly registry: DeviceRegistry,
+    private readonly registry: ConcentratorRegistry,
     private readonly concentrators: ConcentratorsService,
     private readonly commands: CommandsService,
     private readonly audit: AuditService,
-    private readonly deviceEvents: DeviceEventsService,
+    private readonly deviceEvents: DeviceHistory,
     @InjectRepository(Concentrator) private readonly concentratorRepo: Repository<Concentrator>,
     @InjectRepository(DesiredState) private readonly repo: Repository<DesiredState>,
   ) {}

@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
 import type Aedes from 'aedes';
 import type { AuthenticateError, Client, PublishPacket } from 'aedes';
-import { isDeviceUsername, Principal, TopicAcl } from '../broker/topic-acl';
-import { sameSecret } from '../credentials/password-hash';
+import { isDeviceUsername, Principal, TopicAcl } from '../protocol/topic-acl';
+import { sameSecret } from '../lib/secret';
 
 /** Nest token under which the app finds the embedded broker's gate (null for an external broker). */
 export const EMBEDDED_BROKER_AUTH = Symbol('EMBEDDED_BROKER_AUTH');

@@ -28,8 +28,8 @@ import {
   ApiPayloadTooLargeResponse,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { Actor, MinRole } from '../auth/roles';
-import { CurrentActor } from '../common/actor.decorator';
+import { Actor, MinRole } from '../identity/roles';
+import { CurrentActor } from '../identity/actor.decorator';
 import { PaginationQuery } from '../common/pagination.dto';
 import {
   FirmwarePage,

@@ -1,10 +1,5 @@
-import { Column, Entity, PrimaryGeneratedColumn, ValueTransformer } from 'typeorm';
-
-/** bigint arrives from pg as a string; image sizes stay far below 2^53. */
-export const BIGINT_NUMBER: ValueTransformer = {
-  to: (v: number | null | undefined) => v,
-  from: (v: string | null) => (v === null ? null : Number(v)),
-};
+import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { BIGINT_NUMBER } from '../database/column-transformers';
 
 /** Metadata of an uploaded image; the bytes are `<DATA_DIR>/firmware/<sha256>`. */
 @Entity('firmware')

@@ -9,7 +9,7 @@ import {
 import { InjectRepository } from '@nestjs/typeorm';
 import { QueryFailedError, Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
-import { Actor } from '../auth/roles';
+import { Actor } from '../identity/roles';
 import { Page, PaginationQuery } from '../common/pagination.dto';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { UpgradeCampaign } from '../upgrades/entities/upgrade-campaign.entity';

@@ -10,7 +10,7 @@ import {
 import type { Response } from 'express';
 import { catchError, from, mergeMap, Observable, throwError } from 'rxjs';
 import { AuditService } from '../audit/audit.service';
-import type { AuthedRequest } from '../auth/auth.guard';
+import type { AuthedRequest } from '../identity/authed-request';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 
 // Room for the text fields and part headers around the file in a multipart body.

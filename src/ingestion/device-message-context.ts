@@ -1,11 +1,11 @@
-import { CachedDevice } from '../devices/device-registry.service';
+import { CachedConcentrator } from '../concentrators/concentrator-registry.service';
 import { DeviceMessage } from '../protocol/device-messages';
-import type { RejectionInput } from '../rejections/rejections.service';
+import type { RejectionInput } from './rejections.service';
 import type { DropReason } from './message-outcome';
 
 /** What a handler of an accepted device message gets. */
 export interface DeviceMessageContext<M extends DeviceMessage = DeviceMessage> {
-  dev: CachedDevice;
+  dev: CachedConcentrator;
   msg: M;
   topic: string;
   /** Device time when trusted, else the server's receive time (protocol §5). */

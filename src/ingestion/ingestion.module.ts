@@ -1,13 +1,13 @@
 import { Global, Module } from '@nestjs/common';
-import { DevicesModule } from '../devices/devices.module';
-import { RejectionsModule } from '../rejections/rejections.module';
+import { ConcentratorsModule } from '../concentrators/concentrators.module';
+import { RejectionsModule } from './rejections.module';
 import { IngestStats } from './ingest-stats';
 import { IngestionController } from './ingestion.controller';
 import { IngestionService } from './ingestion.service';
 
 @Global()
 @Module({
-  imports: [DevicesModule, RejectionsModule],
+  imports: [ConcentratorsModule, RejectionsModule],
   controllers: [IngestionController],
   providers: [IngestionService],
   exports: [IngestionService],

@@ -1,9 +1,12 @@
 import { Logger } from '@nestjs/common';
 import { loadConfig } from '../config/app-config';
-import type { CachedDevice, DeviceRegistry } from '../devices/device-registry.service';
-import type { DeviceEventsService } from '../devices/device-events.service';
+import type {
+  CachedConcentrator,
+  ConcentratorRegistry,
+} from '../concentrators/concentrator-registry.service';
+import type { DeviceHistory } from '../concentrators/device-history.service';
 import type { FromdevMqttServer } from '../mqtt/fromdev-server';
-import type { RejectionInput, RejectionsService } from '../rejections/rejections.service';
+import type { RejectionInput, RejectionsService } from './rejections.service';
 import { IngestStats } from './ingest-stats';
 import { IngestionService } from './ingestion.service';
 
@@ -21,9 +24,9 @@ function packet(payload: unknown, sn = SN, topic = `${ROOT}/${sn}/fromdev`) {
 
 const now = () => Math.floor(Date.now() / 1000);
 
-function setup(opts: { discover?: () => Promise<CachedDevice> } = {}) {
+function setup(opts: { discover?: () => Promise<CachedConcentrator> } = {}) {
   const stats = new IngestStats();
-  const managed: CachedDevice = {
+  const managed: CachedConcentrator = {
     sn: SN,
     state: 'managed',
     lineCount: 4,
@@ -41,11 +44,11 @@ function setup(opts: { discover?: () => Promise<CachedDevice> } = {}) {
     seen: () => undefined,
     setClockSkew: () => undefined,
     markOffline: () => undefined,
-  } as unknown as DeviceRegistry;
+  } as unknown as ConcentratorRegistry;
   const rejections = {
     record: (r: RejectionInput) => recorded.push(r),
   } as unknown as RejectionsService;
-  const events = { add: async () => undefined } as unknown as DeviceEventsService;
+  const events = { add: async () => undefined } as unknown as DeviceHistory;
   const ingress = { stop: async () => undefined } as unknown as FromdevMqttServer;
   const config = loadConfig({ DATABASE_URL: 'postgres://x@127.0.0.1/x', MQTT_TOPIC_ROOT: ROOT });
   const svc = new IngestionService(stats, registry, rejections, events, config, ingress);

@@ -1,15 +1,15 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { DeviceEventsService } from '../devices/device-events.service';
-import { DeviceRegistry } from '../devices/device-registry.service';
+import { DeviceHistory } from '../concentrators/device-history.service';
+import { ConcentratorRegistry } from '../concentrators/concentrator-registry.service';
 import { trustedTime } from '../protocol/clock';
 import { decodeDeviceMessage } from '../protocol/decode';
 import { DeviceMessage, DeviceMessageType } from '../protocol/device-messages';
 import { parseFromdevTopic } from '../protocol/topics';
-import { RejectionsService } from '../rejections/rejections.service';
+import { RejectionsService } from './rejections.service';
 import { FromdevMqttServer } from '../mqtt/fromdev-server';
 import { FromdevPacket } from '../mqtt/raw-fromdev.deserializer';
-import { LogThrottle } from '../common/log-throttle';
+import { LogThrottle } from '../lib/log-throttle';
 import { safeLogString } from '../protocol/sanitize';
 import { DeviceMessageContext, DeviceMessageHandler } from './device-message-context';
 import { IngestStats } from './ingest-stats';
@@ -50,9 +50,9 @@ export class IngestionService implements OnModuleDestroy {
 
   constructor(
     private readonly stats: IngestStats,
-    private readonly registry: DeviceRegistry,
+    private readonly registry: ConcentratorRegistry,
     private readonly rejections: RejectionsService,
-    private readonly events: DeviceEventsService,
+    private readonly events: DeviceHistory,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly ingress: FromdevMqttServer,
   ) {}

@@ -1,5 +1,5 @@
 import { ConsoleLogger, LogLevel } from '@nestjs/common';
-import { LogThrottle } from '../common/log-throttle';
+import { LogThrottle } from '../lib/log-throttle';
 
 export type AppLogLevel = 'error' | 'warn' | 'log' | 'debug' | 'verbose';
 

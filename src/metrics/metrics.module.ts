@@ -1,18 +1,15 @@
 import { Global, Module } from '@nestjs/common';
-import { AppMetrics } from './app-metrics.service';
-import { MetricsController } from './metrics.controller';
 import { createRegistry, METRICS_REGISTRY } from './metrics-registry';
 import { SecurityMetrics } from './security-metrics.service';
 
-/** Prometheus metrics at /metrics; global so any module can inject SecurityMetrics. */
+/**
+ * The Prometheus registry (one per app) and the security counters several
+ * modules increment. The /metrics endpoint and the gauges read from the
+ * domain live in observability/.
+ */
 @Global()
 @Module({
-  controllers: [MetricsController],
-  providers: [
-    { provide: METRICS_REGISTRY, useFactory: createRegistry },
-    SecurityMetrics,
-    AppMetrics,
-  ],
+  providers: [{ provide: METRICS_REGISTRY, useFactory: createRegistry }, SecurityMetrics],
   exports: [METRICS_REGISTRY, SecurityMetrics],
 })
 export class MetricsModule {}

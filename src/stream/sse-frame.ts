@@ -1,5 +1,5 @@
-import { LiveEvent } from '../events/live-events.service';
-import { API_NAME } from '../telemetry/measurement-names';
+import { LiveEvent } from '../live/live-feed.service';
+import { API_NAME } from '../common/measurement-names';
 
 const MEASUREMENT_KEYS = new Map<string, string>(Object.entries(API_NAME));
 

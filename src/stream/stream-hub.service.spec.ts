@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Registry } from 'prom-client';
 import type { AppConfig } from '../config/app-config';
-import { LiveEvents } from '../events/live-events.service';
+import { LiveFeed } from '../live/live-feed.service';
 import { StreamHub, StreamLimitReached, StreamResponse } from './stream-hub.service';
 
 class FakeResponse extends EventEmitter implements StreamResponse {
@@ -17,7 +17,7 @@ const config = (maxPerToken: number, maxTotal: number) =>
 describe('StreamHub caps', () => {
   const hubs: StreamHub[] = [];
   const hub = (perToken: number, total: number, registry?: Registry) => {
-    const h = new StreamHub(new LiveEvents(), config(perToken, total), registry);
+    const h = new StreamHub(new LiveFeed(), config(perToken, total), registry);
     hubs.push(h);
     return h;
   };

@@ -9,7 +9,7 @@ import {
 } from '@nestjs/common';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { LiveEvent, LiveEventKind, LiveEvents } from '../events/live-events.service';
+import { LiveEvent, LiveEventKind, LiveFeed } from '../live/live-feed.service';
 import { METRIC_PREFIX, METRICS_REGISTRY } from '../metrics/metrics-registry';
 import { SseClientQueue, SseSink } from './sse-client-queue';
 import { sseFrame } from './sse-frame';
@@ -87,7 +87,7 @@ export class StreamHub implements OnModuleDestroy {
   private dropped = 0;
 
   constructor(
-    private readonly live: LiveEvents,
+    private readonly live: LiveFeed,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Optional() @Inject(METRICS_REGISTRY) registry?: Registry,
   ) {

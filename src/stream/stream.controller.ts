@@ -9,8 +9,8 @@ import {
   ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
-import type { AuthedRequest } from '../auth/auth.guard';
-import { MinRole } from '../auth/roles';
+import type { AuthedRequest } from '../identity/authed-request';
+import { MinRole } from '../identity/roles';
 import { StreamQuery, StreamStatsView } from './dto/stream.dto';
 import { StreamHub, StreamLimitReached } from './stream-hub.service';
 

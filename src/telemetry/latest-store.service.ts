@@ -6,7 +6,8 @@ import { bulkQuery } from '../database/bulk-query';
 import { pgPool } from '../database/pg-pool';
 import { StatusLine, TelemetryLine } from '../protocol/device-messages';
 import { applySwitch } from './switch-state';
-import { MEASUREMENTS, Measurement, UPSERT_LATEST_BATCH } from './telemetry.sql';
+import { UPSERT_LATEST_BATCH } from './telemetry.sql';
+import { MEASUREMENTS, Measurement } from '../protocol/measurements';
 
 export interface LatestLine {
   sn: string;

@@ -1,4 +1,5 @@
-import { MEASUREMENT_TYPES, Measurement } from './telemetry.sql';
+import { MEASUREMENT_TYPES } from './telemetry.sql';
+import { Measurement } from '../protocol/measurements';
 
 /**
  * How many significant digits a REAL (float4) value is worth. 24 mantissa

@@ -1,6 +1,6 @@
 import { TelemetryLine } from '../protocol/device-messages';
 import { boolArray, numberArray, safeTextArray } from './pg-array';
-import { MEASUREMENTS, Measurement } from './telemetry.sql';
+import { MEASUREMENTS, Measurement } from '../protocol/measurements';
 
 /**
  * Rows kept as one array per column: that is the shape the unnest() insert

@@ -1,6 +1,6 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import { DeviceEventsService } from '../devices/device-events.service';
-import { LiveEvents } from '../events/live-events.service';
+import { DeviceHistory } from '../concentrators/device-history.service';
+import { LiveFeed } from '../live/live-feed.service';
 import { IngestionService } from '../ingestion/ingestion.service';
 import { LatestStore } from './latest-store.service';
 import { TelemetryWriter } from './telemetry-writer.service';
@@ -12,8 +12,8 @@ export class TelemetryIngestHandlers implements OnModuleInit {
     private readonly ingestion: IngestionService,
     private readonly writer: TelemetryWriter,
     private readonly latest: LatestStore,
-    private readonly live: LiveEvents,
-    private readonly deviceEvents: DeviceEventsService,
+    private readonly live: LiveFeed,
+    private readonly deviceEvents: DeviceHistory,
   ) {}
 
   onModuleInit(): void {

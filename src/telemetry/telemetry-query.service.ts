@@ -1,9 +1,9 @@
 import { BadRequestException, Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
-import { ConcentratorsService } from '../devices/concentrators.service';
-import { ConcentratorLine } from '../devices/entities/concentrator-line.entity';
-import { Concentrator } from '../devices/entities/concentrator.entity';
+import { ConcentratorsService } from '../concentrators/concentrators.service';
+import { ConcentratorLine } from '../concentrators/entities/concentrator-line.entity';
+import { Concentrator } from '../concentrators/entities/concentrator.entity';
 import {
   ConcentratorLatestView,
   FleetLatestPage,
@@ -13,17 +13,16 @@ import {
   TelemetryResult,
 } from './dto/telemetry.dto';
 import { LatestStore } from './latest-store.service';
-import { API_NAME, measurementFromApi } from './measurement-names';
+import { API_NAME, measurementFromApi } from '../common/measurement-names';
 import { asStoredReal, roundAggregate, roundKwh } from './precision';
 import { SwitchFields, applySwitch } from './switch-state';
 import {
   ENERGY_PER_PERIOD,
-  MEASUREMENTS,
   MEASUREMENT_TYPES,
-  Measurement,
   bucketedTelemetrySql,
   rawTelemetrySql,
 } from './telemetry.sql';
+import { MEASUREMENTS, Measurement } from '../protocol/measurements';
 import { EnergyQuery, EnergyResult } from './dto/energy.dto';
 
 const DAY_MS = 86_400_000;

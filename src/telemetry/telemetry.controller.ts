@@ -5,7 +5,7 @@ import { JSON_OR_CSV, flatten, toCsv, wantsCsv } from '../common/csv';
 import { EnergyQuery, EnergyResult } from './dto/energy.dto';
 import { ApiV1 } from '../common/api-v1.decorator';
 import { ApiNotFoundResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
-import { MinRole } from '../auth/roles';
+import { MinRole } from '../identity/roles';
 import { SerialPipe } from '../common/serial.pipe';
 import {
   ConcentratorLatestView,
@@ -14,7 +14,7 @@ import {
   TelemetryQuery,
   TelemetryResult,
 } from './dto/telemetry.dto';
-import { API_FIELDS } from './measurement-names';
+import { API_FIELDS } from '../common/measurement-names';
 import { TelemetryQueryService } from './telemetry-query.service';
 
 const LATEST_CSV =

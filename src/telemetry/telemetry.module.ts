@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { DevicesModule } from '../devices/devices.module';
-import { ConcentratorLine } from '../devices/entities/concentrator-line.entity';
-import { Concentrator } from '../devices/entities/concentrator.entity';
+import { ConcentratorsModule } from '../concentrators/concentrators.module';
+import { ConcentratorLine } from '../concentrators/entities/concentrator-line.entity';
+import { Concentrator } from '../concentrators/entities/concentrator.entity';
 import { IngestionModule } from '../ingestion/ingestion.module';
 import { LatestStore } from './latest-store.service';
 import { PartitionMaintenance } from './partition-maintenance.service';
@@ -14,7 +14,7 @@ import { TelemetryController } from './telemetry.controller';
 @Module({
   imports: [
     TypeOrmModule.forFeature([Concentrator, ConcentratorLine]),
-    DevicesModule,
+    ConcentratorsModule,
     IngestionModule,
   ],
   controllers: [TelemetryController],

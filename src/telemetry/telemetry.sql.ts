@@ -3,20 +3,8 @@
  * Batches travel as one array per column and are expanded by unnest(): one
  * statement and one round trip per batch, whatever its size.
  */
+import { Measurement, MEASUREMENTS } from '../protocol/measurements';
 import { SWITCH_UPDATE_SQL } from './switch-state';
-
-export const MEASUREMENTS = [
-  'voltage_v',
-  'current_a',
-  'power_w',
-  'reactive_var',
-  'pf',
-  'freq_hz',
-  'energy_kwh',
-  'leakage_ma',
-  'temp_c',
-] as const;
-export type Measurement = (typeof MEASUREMENTS)[number];
 
 /** Column types; the API's rounding of aggregates follows them (precision.ts). */
 export const MEASUREMENT_TYPES: Record<Measurement, 'float4' | 'float8'> = {

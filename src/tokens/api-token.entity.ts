@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
-import type { Role } from '../auth/roles';
+import type { Role } from '../identity/roles';
 
 /** An API token: only the SHA-256 of the secret is stored, never the secret. */
 @Entity('api_tokens')

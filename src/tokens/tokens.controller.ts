@@ -7,9 +7,9 @@ import {
   ApiOkResponse,
   ApiOperation,
 } from '@nestjs/swagger';
-import { MinRole } from '../auth/roles';
-import type { Actor } from '../auth/roles';
-import { CurrentActor } from '../common/actor.decorator';
+import { MinRole } from '../identity/roles';
+import type { Actor } from '../identity/roles';
+import { CurrentActor } from '../identity/actor.decorator';
 import { CreateTokenDto, ListTokensQuery, TokenCreatedView, TokenPage } from './dto/token.dto';
 import { TokensService } from './tokens.service';
 

@@ -3,8 +3,8 @@ import { BadRequestException, Injectable, NotFoundException } from '@nestjs/comm
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
-import { Actor } from '../auth/roles';
-import { sha256Hex } from '../auth/token.service';
+import { Actor } from '../identity/roles';
+import { sha256Hex } from './token-verifier';
 import { ApiToken } from './api-token.entity';
 import {
   CreateTokenDto,
@@ -41,7 +41,7 @@ export function toTokenView(t: ApiToken, now = Date.now()): TokenView {
   };
 }
 
-/** Issuing, listing and revoking API tokens (admin); verification lives in TokenService. */
+/** Issuing, listing and revoking API tokens (admin); verification lives in TokenVerifier. */
 @Injectable()
 export class TokensService {
   constructor(

@@ -1,5 +1,5 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import { KeyedSerializer } from '../alarms/keyed-serializer';
+import { KeyedSerializer } from '../lib/keyed-serializer';
 import { DeviceMessageContext } from '../ingestion/device-message-context';
 import { IngestionService } from '../ingestion/ingestion.service';
 import { ConfigRequestMsg, UpgradeProgressMsg } from '../protocol/device-messages';

@@ -6,11 +6,11 @@ import {
   OnApplicationShutdown,
   OnModuleInit,
 } from '@nestjs/common';
-import { Actor, Role, ROLES } from '../auth/roles';
+import { Actor, Role, ROLES } from '../identity/roles';
 import { Command } from '../commands/command.entity';
 import { CommandsService } from '../commands/commands.service';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { DeviceRegistry } from '../devices/device-registry.service';
+import { ConcentratorRegistry } from '../concentrators/concentrator-registry.service';
 import { describeSkip, skipReason } from './eligibility';
 import { TargetRow, UpgradeTargetStore } from './upgrade-target-store';
 
@@ -39,7 +39,7 @@ export class UpgradeRunner implements OnModuleInit, OnApplicationShutdown {
   constructor(
     private readonly store: UpgradeTargetStore,
     private readonly commands: CommandsService,
-    private readonly registry: DeviceRegistry,
+    private readonly registry: ConcentratorRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { pgPool } from '../database/pg-pool';
-import { LiveEvents } from '../events/live-events.service';
+import { LiveFeed } from '../live/live-feed.service';
 import { FINAL_TARGET_STATES, TargetState } from './entities/upgrade-target.entity';
 
 /** A target row joined with what its campaign installs. */
@@ -60,7 +60,7 @@ export class UpgradeTargetStore {
 
   constructor(
     @InjectDataSource() dataSource: DataSource,
-    private readonly live: LiveEvents,
+    private readonly live: LiveFeed,
   ) {
     this.pool = pgPool(dataSource);
   }

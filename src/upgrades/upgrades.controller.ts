@@ -9,8 +9,8 @@ import {
   ApiOperation,
 } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { Actor, MinRole } from '../auth/roles';
-import { CurrentActor } from '../common/actor.decorator';
+import { Actor, MinRole } from '../identity/roles';
+import { CurrentActor } from '../identity/actor.decorator';
 import {
   CreateUpgradeDto,
   ListUpgradesQuery,

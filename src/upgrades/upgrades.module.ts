@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CommandsModule } from '../commands/commands.module';
-import { DevicesModule } from '../devices/devices.module';
-import { Concentrator } from '../devices/entities/concentrator.entity';
+import { ConcentratorsModule } from '../concentrators/concentrators.module';
+import { Concentrator } from '../concentrators/entities/concentrator.entity';
 import { FirmwareModule } from '../firmware/firmware.module';
 import { IngestionModule } from '../ingestion/ingestion.module';
 import { UpgradeCampaign } from './entities/upgrade-campaign.entity';
@@ -17,7 +17,7 @@ import { UpgradesService } from './upgrades.service';
   imports: [
     TypeOrmModule.forFeature([UpgradeCampaign, UpgradeTarget, Concentrator]),
     CommandsModule,
-    DevicesModule,
+    ConcentratorsModule,
     FirmwareModule,
     IngestionModule,
   ],

@@ -9,9 +9,9 @@ import {
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, In, Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
-import { Actor } from '../auth/roles';
+import { Actor } from '../identity/roles';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { Concentrator } from '../devices/entities/concentrator.entity';
+import { Concentrator } from '../concentrators/entities/concentrator.entity';
 import { Firmware } from '../firmware/firmware.entity';
 import { isVersionLabel, normaliseSha256, VERSION_RULE } from '../firmware/firmware-rules';
 import { FirmwareService } from '../firmware/firmware.service';

@@ -10,9 +10,9 @@ import { AppConfig, loadConfig } from '../../src/config/app-config';
 import type { EmbeddedBrokerAuth } from '../../src/embedded/broker-auth';
 import { TelemetryWriter } from '../../src/telemetry/telemetry-writer.service';
 import { LatestStore } from '../../src/telemetry/latest-store.service';
-import { DeviceRegistry } from '../../src/devices/device-registry.service';
-import { DeviceEventsService } from '../../src/devices/device-events.service';
-import { RejectionsService } from '../../src/rejections/rejections.service';
+import { ConcentratorRegistry } from '../../src/concentrators/concentrator-registry.service';
+import { DeviceHistory } from '../../src/concentrators/device-history.service';
+import { RejectionsService } from '../../src/ingestion/rejections.service';
 
 export const ADMIN_TOKEN = 'e2e-admin-token-0123456789abcdef';
 
@@ -185,9 +185,9 @@ function testApp(
     async flush() {
       await app.get(TelemetryWriter).drain();
       await app.get(LatestStore).flush();
-      await app.get(DeviceRegistry).drain();
-      await app.get(DeviceEventsService).flush();
-      await app.get(DeviceRegistry).flushSeen();
+      await app.get(ConcentratorRegistry).drain();
+      await app.get(DeviceHistory).flush();
+      await app.get(ConcentratorRegistry).flushSeen();
       await app.get(RejectionsService).flush();
     },
     async query<T>(sql: string, params?: unknown[]) {

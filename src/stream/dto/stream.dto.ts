@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsOptional, Matches } from 'class-validator';
-import type { LiveEventKind } from '../../events/live-events.service';
+import type { LiveEventKind } from '../../live/live-feed.service';
 
 export const LIVE_EVENT_KINDS: readonly LiveEventKind[] = [
   'telemetry',

@@ -4,7 +4,7 @@ import { IsIn, IsOptional, IsString } from 'class-validator';
 import { IsIntInRange, MAX_OFFSET } from '../../common/int-param';
 import { PaginationQuery } from '../../common/pagination.dto';
 import { IsTimestamp, TIMESTAMP_RULE } from '../../common/timestamp';
-import { API_FIELDS } from '../measurement-names';
+import { API_FIELDS } from '../../common/measurement-names';
 
 /** A line and a time window: what the history reads (telemetry, energy) share. */
 export class LineRangeQuery {

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
-import { Role, ROLES } from '../../auth/roles';
+import { Role, ROLES } from '../../identity/roles';
 import { PaginationQuery } from '../../common/pagination.dto';
 import { IsTimestamp, TIMESTAMP_RULE } from '../../common/timestamp';
 

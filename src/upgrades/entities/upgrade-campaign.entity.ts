@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
-import { BIGINT_NUMBER } from '../../firmware/firmware.entity';
+import { BIGINT_NUMBER } from '../../database/column-transformers';
 
 export type CampaignState = 'running' | 'finished';
 

@@ -1,0 +1,5 @@
+import { Module } from '@nestjs/common';
+import { PeriodicJobs } from './periodic-jobs';
+
+@Module({ providers: [PeriodicJobs], exports: [PeriodicJobs] })
+export class JobsModule {}

@@ -1,0 +1,8 @@
+import { Module } from '@nestjs/common';
+import { AppMetrics } from './app-metrics.service';
+import { HealthController } from './health.controller';
+import { MetricsController } from './metrics.controller';
+
+/** /health and /metrics: what operators and their monitoring read. */
+@Module({ controllers: [HealthController, MetricsController], providers: [AppMetrics] })
+export class ObservabilityModule {}
