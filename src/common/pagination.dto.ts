@@ -1,4 +1,5 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from '@nestjs/common';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional } from 'class-validator';
 import { IsIntInRange, MAX_OFFSET } from './int-param';
 
@@ -19,4 +20,19 @@ export interface Page<T> {
   total: number;
   limit: number;
   offset: number;
+}
+
+/**
+ * The Swagger class of a page of `Item`s: `class ConcentratorPage extends
+ * PageOf(ConcentratorView) {}`, so each list states its item type once and
+ * the page shape lives here alone.
+ */
+export function PageOf<T>(Item: Type<T>) {
+  class PageOfItems implements Page<T> {
+    @ApiProperty({ type: [Item] }) items!: T[];
+    @ApiProperty({ description: 'items matching the query, all pages' }) total!: number;
+    @ApiProperty() limit!: number;
+    @ApiProperty() offset!: number;
+  }
+  return PageOfItems;
 }

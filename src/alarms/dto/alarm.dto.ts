@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { IsIntInRange } from '../../common/int-param';
-import { PaginationQuery } from '../../common/pagination.dto';
+import { PaginationQuery, PageOf } from '../../common/pagination.dto';
 import { ALARM_CODES } from '../../protocol/device-messages';
 
 const toBool = ({ value }: { value: unknown }) =>
@@ -87,9 +87,4 @@ export class AlarmView {
   createdAt!: string;
 }
 
-export class AlarmPage {
-  @ApiProperty({ type: [AlarmView] }) items!: AlarmView[];
-  @ApiProperty() total!: number;
-  @ApiProperty() limit!: number;
-  @ApiProperty() offset!: number;
-}
+export class AlarmPage extends PageOf(AlarmView) {}

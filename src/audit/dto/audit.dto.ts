@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
-import { PaginationQuery } from '../../common/pagination.dto';
+import { PaginationQuery, PageOf } from '../../common/pagination.dto';
 
 export class ListAuditQuery extends PaginationQuery {
   @ApiPropertyOptional({ description: 'e.g. command.switch, concentrator.adopt' })
@@ -40,9 +40,4 @@ export class AuditView {
   @ApiProperty({ nullable: true, type: String }) ip!: string | null;
 }
 
-export class AuditPage {
-  @ApiProperty({ type: [AuditView] }) items!: AuditView[];
-  @ApiProperty() total!: number;
-  @ApiProperty() limit!: number;
-  @ApiProperty() offset!: number;
-}
+export class AuditPage extends PageOf(AuditView) {}

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, Matches } from 'class-validator';
 import { IsIntInRange } from '../../common/int-param';
-import { PaginationQuery } from '../../common/pagination.dto';
+import { PaginationQuery, PageOf } from '../../common/pagination.dto';
 import { BACKEND_MESSAGE_TYPES } from '../../protocol/backend-messages';
 import { COMMAND_STATES } from '../command.entity';
 
@@ -40,12 +40,7 @@ export class CommandView {
   lateAck!: LateAckView | null;
 }
 
-export class CommandPage {
-  @ApiProperty({ type: [CommandView] }) items!: CommandView[];
-  @ApiProperty() total!: number;
-  @ApiProperty() limit!: number;
-  @ApiProperty() offset!: number;
-}
+export class CommandPage extends PageOf(CommandView) {}
 
 export class ListCommandsQuery extends PaginationQuery {
   @ApiPropertyOptional({ example: '202005010001' })

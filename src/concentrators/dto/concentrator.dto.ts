@@ -10,7 +10,7 @@ import {
   MaxLength,
   ValidateIf,
 } from 'class-validator';
-import { PaginationQuery } from '../../common/pagination.dto';
+import { PaginationQuery, PageOf } from '../../common/pagination.dto';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
@@ -140,12 +140,7 @@ export class ConcentratorCreatedView extends ConcentratorView {
   mqttPassword?: string;
 }
 
-export class ConcentratorPage {
-  @ApiProperty({ type: [ConcentratorView] }) items!: ConcentratorView[];
-  @ApiProperty() total!: number;
-  @ApiProperty() limit!: number;
-  @ApiProperty() offset!: number;
-}
+export class ConcentratorPage extends PageOf(ConcentratorView) {}
 
 export class LineView {
   @ApiProperty() line!: number;

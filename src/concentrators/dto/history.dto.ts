@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, Matches } from 'class-validator';
-import { PaginationQuery } from '../../common/pagination.dto';
+import { PaginationQuery, PageOf } from '../../common/pagination.dto';
 
 export const KNOWN_EVENT_KINDS = [
   'status',
@@ -60,9 +60,4 @@ export class DeviceEventView {
   detail!: Record<string, unknown> | null;
 }
 
-export class DeviceEventPage {
-  @ApiProperty({ type: [DeviceEventView] }) items!: DeviceEventView[];
-  @ApiProperty() total!: number;
-  @ApiProperty() limit!: number;
-  @ApiProperty() offset!: number;
-}
+export class DeviceEventPage extends PageOf(DeviceEventView) {}

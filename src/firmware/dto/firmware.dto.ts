@@ -1,3 +1,4 @@
+import { PageOf } from '../../common/pagination.dto';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, Matches } from 'class-validator';
 import { MODEL_RE, MODEL_RULE, VERSION_RE, VERSION_RULE } from '../firmware-rules';
@@ -53,9 +54,4 @@ export class FirmwareView {
   url!: string | null;
 }
 
-export class FirmwarePage {
-  @ApiProperty({ type: [FirmwareView] }) items!: FirmwareView[];
-  @ApiProperty() total!: number;
-  @ApiProperty() limit!: number;
-  @ApiProperty() offset!: number;
-}
+export class FirmwarePage extends PageOf(FirmwareView) {}

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, Matches } from 'class-validator';
-import { PaginationQuery } from '../../common/pagination.dto';
+import { PaginationQuery, PageOf } from '../../common/pagination.dto';
 import { REJECTION_REASONS } from '../../protocol/rejections';
 
 export class ListRejectionsQuery extends PaginationQuery {
@@ -32,11 +32,7 @@ export class RejectionView {
   excerpt!: string | null;
 }
 
-export class RejectionPage {
-  @ApiProperty({ type: [RejectionView] }) items!: RejectionView[];
-  @ApiProperty() total!: number;
-  @ApiProperty() limit!: number;
-  @ApiProperty() offset!: number;
+export class RejectionPage extends PageOf(RejectionView) {
   @ApiProperty({ description: 'all rejections counted since start, by reason (recorded or not)' })
   counts!: Record<string, number>;
 }

@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsOptional, IsString } from 'class-validator';
 import { IsIntInRange, MAX_OFFSET } from '../../common/int-param';
-import { PaginationQuery } from '../../common/pagination.dto';
+import { PaginationQuery, PageOf } from '../../common/pagination.dto';
 import { IsTimestamp, TIMESTAMP_RULE } from '../../common/timestamp';
 import { API_FIELDS } from '../../common/measurement-names';
 
@@ -113,12 +113,7 @@ export class ConcentratorLatestView {
   @ApiProperty({ type: [LatestLineView] }) lines!: LatestLineView[];
 }
 
-export class FleetLatestPage {
-  @ApiProperty({ type: [ConcentratorLatestView] }) items!: ConcentratorLatestView[];
-  @ApiProperty() total!: number;
-  @ApiProperty() limit!: number;
-  @ApiProperty() offset!: number;
-}
+export class FleetLatestPage extends PageOf(ConcentratorLatestView) {}
 
 export class TelemetryResult {
   @ApiProperty() sn!: string;

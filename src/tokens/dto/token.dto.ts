@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
 import { Role, ROLES } from '../../identity/roles';
-import { PaginationQuery } from '../../common/pagination.dto';
+import { PaginationQuery, PageOf } from '../../common/pagination.dto';
 import { IsTimestamp, TIMESTAMP_RULE } from '../../common/timestamp';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
@@ -60,9 +60,4 @@ export class TokenCreatedView extends TokenView {
   token!: string;
 }
 
-export class TokenPage {
-  @ApiProperty({ type: [TokenView] }) items!: TokenView[];
-  @ApiProperty() total!: number;
-  @ApiProperty() limit!: number;
-  @ApiProperty() offset!: number;
-}
+export class TokenPage extends PageOf(TokenView) {}

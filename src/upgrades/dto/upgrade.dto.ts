@@ -12,7 +12,7 @@ import {
   ValidateBy,
   ValidationOptions,
 } from 'class-validator';
-import { PaginationQuery } from '../../common/pagination.dto';
+import { PaginationQuery, PageOf } from '../../common/pagination.dto';
 import { TARGET_STATES, TargetState } from '../entities/upgrade-target.entity';
 
 export const MAX_CAMPAIGN_TARGETS = 10000;
@@ -222,9 +222,4 @@ export class UpgradeCampaignView extends UpgradeCampaignSummary {
   @ApiProperty({ type: [UpgradeTargetView] }) targets!: UpgradeTargetView[];
 }
 
-export class UpgradeCampaignPage {
-  @ApiProperty({ type: [UpgradeCampaignSummary] }) items!: UpgradeCampaignSummary[];
-  @ApiProperty() total!: number;
-  @ApiProperty() limit!: number;
-  @ApiProperty() offset!: number;
-}
+export class UpgradeCampaignPage extends PageOf(UpgradeCampaignSummary) {}
