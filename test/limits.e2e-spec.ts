@@ -1,4 +1,4 @@
-import { CommandsService } from '../src/commands/commands.service';
+import { CommandTimeouts } from '../src/commands/command-timeouts.service';
 import { RejectionsService } from '../src/ingestion/rejections.service';
 import { MqttProbe } from './support/mqtt-probe';
 import { bootTestApp, newSerial, TestApp, waitFor } from './support/test-app';
@@ -98,7 +98,7 @@ describe('limits: bounded buffer, bounded rejection log, offline by silence', ()
     await insert('q-old-acked', 'acked', 400);
     await insert('q-old-sent', 'sent', 400);
     await insert('q-recent', 'timeout', 3);
-    expect(await t.app.get(CommandsService).prune()).toBe(1);
+    expect(await t.app.get(CommandTimeouts).prune()).toBe(1);
     const left = await t.query<{ id: string }>(
       'SELECT id FROM commands WHERE sn = $1 ORDER BY id',
       [sn],

@@ -3,6 +3,7 @@ import { DeviceHistory } from '../concentrators/device-history.service';
 import { IngestionService } from '../ingestion/ingestion.service';
 import { AlarmsService } from './alarms.service';
 import { StatusChangeTracker } from './status-change-tracker';
+import { ConcentratorLifecycle } from '../lifecycle/concentrator-lifecycle';
 
 /**
  * Alarm messages → alarm episodes; status messages → one `status` device
@@ -17,9 +18,14 @@ export class AlarmsIngestHandlers implements OnModuleInit {
     private readonly ingestion: IngestionService,
     private readonly alarms: AlarmsService,
     private readonly events: DeviceHistory,
+    private readonly lifecycle: ConcentratorLifecycle,
   ) {}
 
   onModuleInit(): void {
+    // A deleted or re-registered serial's first status is a change again.
+    this.lifecycle.subscribe((e) => {
+      if (e.change === 'deleted' || e.change === 'registered') this.statusChanges.forget(e.sn);
+    });
     this.ingestion.on('alarm', async ({ dev, msg, at }) => {
       await this.alarms.apply(dev.sn, msg, at);
     });

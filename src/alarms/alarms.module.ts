@@ -1,18 +1,16 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ConcentratorsModule } from '../concentrators/concentrators.module';
-import { DeviceEvent } from '../concentrators/entities/device-event.entity';
 import { IngestionModule } from '../ingestion/ingestion.module';
 import { Alarm } from './alarm.entity';
 import { AlarmsIngestHandlers } from './alarms-ingest.handlers';
 import { AlarmsController } from './alarms.controller';
 import { AlarmsService } from './alarms.service';
-import { HistoryController } from '../concentrators/history.controller';
 
-/** Protection alarms, switch-change history and the per-concentrator event list. */
+/** Protection alarms, and switch changes with their cause as history. */
 @Module({
-  imports: [TypeOrmModule.forFeature([Alarm, DeviceEvent]), ConcentratorsModule, IngestionModule],
-  controllers: [AlarmsController, HistoryController],
+  imports: [TypeOrmModule.forFeature([Alarm]), ConcentratorsModule, IngestionModule],
+  controllers: [AlarmsController],
   providers: [AlarmsService, AlarmsIngestHandlers],
   exports: [AlarmsService],
 })

@@ -1,6 +1,9 @@
 import { Module } from '@nestjs/common';
 import { ConcentratorsModule } from '../concentrators/concentrators.module';
+import { CredentialsModule } from '../credentials/credentials.module';
+import { LifecycleModule } from '../lifecycle/lifecycle.module';
 import { BackendIdentity } from './backend-identity';
+import { DeviceGate } from './device-gate';
 import { EmqxHooksController } from './emqx-hooks.controller';
 import { EmqxHooksService } from './emqx-hooks.service';
 import { MosquittoExportController } from './mosquitto-export.controller';
@@ -8,8 +11,8 @@ import { MosquittoExportService } from './mosquitto-export.service';
 
 /** External brokers: mosquitto file export and the EMQX HTTP hooks. */
 @Module({
-  imports: [ConcentratorsModule],
+  imports: [ConcentratorsModule, CredentialsModule, LifecycleModule],
   controllers: [MosquittoExportController, EmqxHooksController],
-  providers: [BackendIdentity, MosquittoExportService, EmqxHooksService],
+  providers: [BackendIdentity, DeviceGate, MosquittoExportService, EmqxHooksService],
 })
 export class BrokerModule {}

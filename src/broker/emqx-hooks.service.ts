@@ -1,10 +1,7 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { CredentialsService } from '../credentials/credentials.service';
+import { DeviceGate } from './device-gate';
 import { sameSecret } from '../lib/secret';
-import { ConcentratorRegistry } from '../concentrators/concentrator-registry.service';
 import { SecurityMetrics } from '../metrics/security-metrics.service';
 import { BackendIdentity } from './backend-identity';
 import { isDeviceUsername, Principal, TopicAcl } from '../protocol/topic-acl';
@@ -49,10 +46,8 @@ export class EmqxHooksService {
   private readonly acl: TopicAcl;
 
   constructor(
-    private readonly credentials: CredentialsService,
+    private readonly gate: DeviceGate,
     private readonly backend: BackendIdentity,
-    private readonly registry: ConcentratorRegistry,
-    @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Optional()
     @Inject(SecurityMetrics)
@@ -71,7 +66,7 @@ export class EmqxHooksService {
         return AUTHN_ALLOW;
       }
       const sn = this.deviceIdentity(body);
-      const check = await this.credentials.checkDevice(
+      const check = await this.gate.checkDevice(
         sn,
         password ? Buffer.from(password, 'utf8') : undefined,
       );
@@ -92,7 +87,7 @@ export class EmqxHooksService {
         principal = { kind: 'backend' };
       } else {
         const sn = this.deviceIdentity(body);
-        if (!(await this.deviceMayAct(sn))) throw new Denied('not_managed');
+        if (!(await this.gate.mayAct(sn))) throw new Denied('not_managed');
         principal = { kind: 'device', sn };
       }
       let ok: boolean;
@@ -116,18 +111,6 @@ export class EmqxHooksService {
     if (!isDeviceUsername(username)) throw new Denied('bad_username');
     if (field(body, 'clientid') !== username) throw new Denied('client_id_mismatch');
     return username;
-  }
-
-  /** Connected before a release? Its rights end with it, at EMQX's authz cache expiry at worst. */
-  private async deviceMayAct(sn: string): Promise<boolean> {
-    if (this.credentials.openEnrollment) return true;
-    if (this.registry.get(sn)?.state === 'managed') return true;
-    // Another instance may have adopted it since this one's registry was loaded.
-    const rows: unknown[] = await this.dataSource.query(
-      `SELECT 1 FROM concentrators WHERE sn = $1 AND state = 'managed'`,
-      [sn],
-    );
-    return rows.length > 0;
   }
 
   private checkSecret(given: string | undefined): void {

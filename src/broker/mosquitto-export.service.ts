@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { ConcentratorsService } from '../concentrators/concentrators.service';
+import { CredentialsService } from '../credentials/credentials.service';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { hashPasswordSync } from '../credentials/password-hash';
 import { BackendIdentity, DEFAULT_BACKEND_USER } from './backend-identity';
@@ -18,20 +18,18 @@ export class MosquittoExportService {
   private backendHash?: string;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly concentrators: ConcentratorsService,
+    private readonly credentials: CredentialsService,
     private readonly backend: BackendIdentity,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.acl = new TopicAcl(config.mqtt.topicRoot);
   }
 
-  private async devices(): Promise<{ sn: string; password_hash: string }[]> {
-    return this.dataSource.query(
-      `SELECT d.sn, d.password_hash
-         FROM device_credentials d JOIN concentrators c ON c.sn = d.sn
-        WHERE c.state = 'managed'
-        ORDER BY d.sn`,
-    );
+  /** Managed concentrators that have a password: pending ones are left out (no open enrollment in mosquitto). */
+  private async devices(): Promise<{ sn: string; hash: string }[]> {
+    const managed = new Set(await this.concentrators.managedSerials());
+    return (await this.credentials.hashes()).filter((d) => managed.has(d.sn));
   }
 
   async passwd(): Promise<string> {
@@ -53,7 +51,7 @@ export class MosquittoExportService {
       this.backendHash ??= hashPasswordSync(password, this.config.security.passwordIterations);
       entries.push({ username: user, hash: this.backendHash });
     }
-    for (const d of await this.devices()) entries.push({ username: d.sn, hash: d.password_hash });
+    for (const d of await this.devices()) entries.push({ username: d.sn, hash: d.hash });
     return passwdFile(entries, notes);
   }
 

@@ -1,17 +1,29 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ConcentratorsModule } from '../concentrators/concentrators.module';
-import { RejectionsModule } from '../ingestion/rejections.module';
+import { JobsModule } from '../jobs/jobs.module';
+import { LiveModule } from '../live/live.module';
 import { Command } from './command.entity';
+import { CommandAcksIngestHandlers } from './command-acks.ingest-handlers';
+import { CommandSettlement } from './command-settlement.service';
+import { CommandStore } from './command-store';
+import { CommandTimeouts } from './command-timeouts.service';
 import { CommandsController } from './commands.controller';
 import { CommandsService } from './commands.service';
 import { ConcentratorCommandsController } from './concentrator-commands.controller';
 import { SwitchService } from './switch.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Command]), ConcentratorsModule, RejectionsModule],
+  imports: [TypeOrmModule.forFeature([Command]), ConcentratorsModule, JobsModule, LiveModule],
   controllers: [CommandsController, ConcentratorCommandsController],
-  providers: [CommandsService, SwitchService],
-  exports: [CommandsService],
+  providers: [
+    CommandStore,
+    CommandSettlement,
+    CommandTimeouts,
+    CommandAcksIngestHandlers,
+    CommandsService,
+    SwitchService,
+  ],
+  exports: [CommandsService, CommandSettlement],
 })
 export class CommandsModule {}

@@ -97,7 +97,7 @@ export class ConcentratorCommandsController {
     @Ip() ip: string,
   ): Promise<CommandView> {
     return toCommandView(
-      await this.commands.send({ sn, message: { type: 'query', what: dto.what }, actor, ip }),
+      await this.commands.dispatch({ sn, message: { type: 'query', what: dto.what }, actor, ip }),
     );
   }
 
@@ -114,6 +114,8 @@ export class ConcentratorCommandsController {
     @CurrentActor() actor: Actor | null,
     @Ip() ip: string,
   ): Promise<CommandView> {
-    return toCommandView(await this.commands.send({ sn, message: { type: 'reboot' }, actor, ip }));
+    return toCommandView(
+      await this.commands.dispatch({ sn, message: { type: 'reboot' }, actor, ip }),
+    );
   }
 }

@@ -7,13 +7,13 @@ import {
   Injectable,
   UnprocessableEntityException,
 } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
 import { AuditService, failureOf } from '../audit/audit.service';
 import { Actor } from '../identity/roles';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { CachedConcentrator } from '../concentrators/concentrator-registry.service';
 import { Command } from './command.entity';
 import { toCommandView } from './command-view';
+import { LockedCommands } from './command-store';
 import { CommandsService, IdempotentReplay } from './commands.service';
 import {
   BulkSwitchDto,
@@ -78,7 +78,7 @@ export class SwitchService {
         {
           lines,
           idempotency: idempotencyKey !== undefined ? { key: idempotencyKey, hash } : undefined,
-          guard: (m) => this.checkCooldown(m, sn, lines),
+          guard: (locked) => this.checkCooldown(locked, sn, lines),
         },
       );
       return { command, replayed: false };
@@ -115,19 +115,16 @@ export class SwitchService {
    * A line switched (any command published, whatever its outcome) less than
    * SWITCH_COOLDOWN_S ago refuses the whole request. `null` lines mean "all".
    */
-  private async checkCooldown(m: EntityManager, sn: string, lines: number[] | null): Promise<void> {
+  private async checkCooldown(
+    locked: LockedCommands,
+    sn: string,
+    lines: number[] | null,
+  ): Promise<void> {
     const cooldownS = this.config.commands.switchCooldownS;
     if (cooldownS <= 0) return;
-    const since = new Date(Date.now() - cooldownS * 1000);
-    const rows = await m.query<{ last: Date | null }[]>(
-      `SELECT max(created_at) AS last FROM commands
-        WHERE sn = $1 AND type = 'switch' AND created_at > $2
-          AND (lines IS NULL OR $3::int[] IS NULL OR lines && $3::int[])`,
-      [sn, since, lines],
-    );
-    const last = rows[0]?.last;
+    const last = await locked.lastSwitchSince(new Date(Date.now() - cooldownS * 1000), lines);
     if (!last) return;
-    const waitMs = new Date(last).getTime() + cooldownS * 1000 - Date.now();
+    const waitMs = last.getTime() + cooldownS * 1000 - Date.now();
     throw new CooldownException(Math.max(1, Math.ceil(waitMs / 1000)), lines);
   }
 

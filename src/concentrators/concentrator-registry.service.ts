@@ -9,6 +9,7 @@ import { LiveFeed } from '../live/live-feed.service';
 import { DeviceHistory } from './device-history.service';
 import { Concentrator, ConcentratorState } from './entities/concentrator.entity';
 import { initialConfig } from './initial-config';
+import { ConcentratorLifecycle } from '../lifecycle/concentrator-lifecycle';
 
 export interface CachedConcentrator {
   sn: string;
@@ -45,6 +46,7 @@ export class ConcentratorRegistry implements OnModuleInit, OnApplicationShutdown
   constructor(
     @InjectRepository(Concentrator) private readonly repo: Repository<Concentrator>,
     private readonly events: DeviceHistory,
+    private readonly lifecycle: ConcentratorLifecycle,
     private readonly live: LiveFeed,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -189,7 +191,10 @@ export class ConcentratorRegistry implements OnModuleInit, OnApplicationShutdown
       });
     }
     this.log.log(`discovered concentrator ${sn} (${state})`);
-    this.track(() => this.events.add({ sn, kind: 'discovered', detail: { state } }), sn);
+    this.track(
+      () => this.lifecycle.publish({ sn, change: 'discovered', actor: null, detail: { state } }),
+      sn,
+    );
     return this.devices.get(sn)!;
   }
 

@@ -12,7 +12,6 @@ import { Actor, MinRole } from '../identity/roles';
 import { CurrentActor } from '../identity/actor.decorator';
 import { LinePipe } from '../common/line.pipe';
 import { SerialPipe } from '../common/serial.pipe';
-import { CredentialsService } from '../credentials/credentials.service';
 import { ConcentratorsService, toView } from './concentrators.service';
 import {
   AdoptConcentratorDto,
@@ -30,10 +29,7 @@ import {
 @ApiV1('concentrators')
 @Controller('api/v1/concentrators')
 export class ConcentratorsController {
-  constructor(
-    private readonly service: ConcentratorsService,
-    private readonly credentials: CredentialsService,
-  ) {}
+  constructor(private readonly service: ConcentratorsService) {}
 
   @Get()
   @MinRole('viewer')
@@ -52,9 +48,8 @@ export class ConcentratorsController {
     @Body() dto: CreateConcentratorDto,
     @CurrentActor() actor: Actor | null,
   ): Promise<ConcentratorCreatedView> {
-    const c = await this.service.create(dto, actor);
-    const issued = await this.credentials.issueForNew(c.sn, actor);
-    return { ...toView(c), mqttPassword: issued.mqttPassword };
+    const { concentrator, mqttPassword } = await this.service.create(dto, actor);
+    return { ...toView(concentrator), mqttPassword };
   }
 
   @Get(':sn')
@@ -96,9 +91,8 @@ export class ConcentratorsController {
     @Body() dto: AdoptConcentratorDto,
     @CurrentActor() actor: Actor | null,
   ): Promise<ConcentratorCreatedView> {
-    const c = await this.service.adopt(sn, dto, actor);
-    const issued = await this.credentials.issueIfMissing(c.sn, actor);
-    return issued ? { ...toView(c), mqttPassword: issued.mqttPassword } : toView(c);
+    const { concentrator, mqttPassword } = await this.service.adopt(sn, dto, actor);
+    return mqttPassword ? { ...toView(concentrator), mqttPassword } : toView(concentrator);
   }
 
   @Post(':sn/release')

@@ -1,6 +1,9 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { CredentialsModule } from '../credentials/credentials.module';
+import { LifecycleModule } from '../lifecycle/lifecycle.module';
 import { ConcentratorsController } from './concentrators.controller';
+import { HistoryController } from './history.controller';
 import { ConcentratorsService } from './concentrators.service';
 import { DeviceHistory } from './device-history.service';
 import { ConcentratorRegistry } from './concentrator-registry.service';
@@ -8,10 +11,15 @@ import { ConcentratorLine } from './entities/concentrator-line.entity';
 import { Concentrator } from './entities/concentrator.entity';
 import { DeviceEvent } from './entities/device-event.entity';
 
+/** The registry: concentrators, their line names and their history. */
 @Module({
-  imports: [TypeOrmModule.forFeature([Concentrator, ConcentratorLine, DeviceEvent])],
-  controllers: [ConcentratorsController],
+  imports: [
+    TypeOrmModule.forFeature([Concentrator, ConcentratorLine, DeviceEvent]),
+    LifecycleModule,
+    CredentialsModule,
+  ],
+  controllers: [ConcentratorsController, HistoryController],
   providers: [ConcentratorsService, ConcentratorRegistry, DeviceHistory],
-  exports: [ConcentratorsService, ConcentratorRegistry, DeviceHistory],
+  exports: [ConcentratorsService, ConcentratorRegistry, DeviceHistory, LifecycleModule],
 })
 export class ConcentratorsModule {}

@@ -5,14 +5,13 @@ import {
   Injectable,
   NotFoundException,
 } from '@nestjs/common';
-import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { Brackets, DataSource, Repository } from 'typeorm';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Brackets, Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { Actor } from '../identity/roles';
 import { Page } from '../common/pagination.dto';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { DeviceHistory } from './device-history.service';
-import { ConcentratorRegistry } from './concentrator-registry.service';
+import { CachedConcentrator, ConcentratorRegistry } from './concentrator-registry.service';
 import {
   AdoptConcentratorDto,
   ConcentratorView,
@@ -22,9 +21,11 @@ import {
   UpdateConcentratorDto,
 } from './dto/concentrator.dto';
 import { ConcentratorLine } from './entities/concentrator-line.entity';
-import { Concentrator } from './entities/concentrator.entity';
+import { Concentrator, ConcentratorState } from './entities/concentrator.entity';
 import { initialConfig } from './initial-config';
 import { AuditActionName } from '../audit/audit-actions';
+import { CredentialsService } from '../credentials/credentials.service';
+import { ConcentratorLifecycle } from '../lifecycle/concentrator-lifecycle';
 
 export function toView(c: Concentrator): ConcentratorView {
   return {
@@ -57,9 +58,9 @@ export class ConcentratorsService {
   constructor(
     @InjectRepository(Concentrator) private readonly repo: Repository<Concentrator>,
     @InjectRepository(ConcentratorLine) private readonly lines: Repository<ConcentratorLine>,
-    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly registry: ConcentratorRegistry,
-    private readonly events: DeviceHistory,
+    private readonly lifecycle: ConcentratorLifecycle,
+    private readonly credentials: CredentialsService,
     private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -92,23 +93,57 @@ export class ConcentratorsService {
     return { items: rows.map(toView), total, limit: q.limit, offset: q.offset };
   }
 
+  /** pending, managed, or null when the serial is not registered (read from the table: every instance agrees). */
+  async stateOf(sn: string): Promise<ConcentratorState | null> {
+    const c = await this.repo.findOne({ where: { sn }, select: { sn: true, state: true } });
+    return c?.state ?? null;
+  }
+
+  /** Serials of every managed concentrator, in order. */
+  async managedSerials(): Promise<string[]> {
+    const rows = await this.repo.find({
+      where: { state: 'managed' },
+      select: { sn: true },
+      order: { sn: 'ASC' },
+    });
+    return rows.map((r) => r.sn);
+  }
+
+  /**
+   * The registry's entry; loaded from the table when this instance has not
+   * cached it yet (created through another instance since the last reload).
+   * 404 when the serial is not registered.
+   */
+  async cached(sn: string): Promise<CachedConcentrator> {
+    const hit = this.registry.get(sn);
+    if (hit) return hit;
+    this.registry.put(await this.get(sn));
+    return this.registry.get(sn)!;
+  }
+
   async get(sn: string): Promise<Concentrator> {
     const c = await this.repo.findOneBy({ sn });
     if (!c) throw new NotFoundException(`concentrator ${sn} not found`);
     return c;
   }
 
-  create(dto: CreateConcentratorDto, actor: Actor | null = null): Promise<Concentrator> {
-    return this.audited(
+  /** Registers a managed concentrator and issues its MQTT password (shown once). */
+  async create(
+    dto: CreateConcentratorDto,
+    actor: Actor | null = null,
+  ): Promise<{ concentrator: Concentrator; mqttPassword: string }> {
+    const concentrator = await this.audited(
       actor,
       'concentrator.create',
       dto.sn,
       { name: dto.name, site: dto.site },
-      () => this.doCreate(dto),
+      () => this.doCreate(dto, actor),
     );
+    const issued = await this.credentials.issueForNew(concentrator.sn, actor);
+    return { concentrator, mqttPassword: issued.mqttPassword };
   }
 
-  private async doCreate(dto: CreateConcentratorDto): Promise<Concentrator> {
+  private async doCreate(dto: CreateConcentratorDto, actor: Actor | null): Promise<Concentrator> {
     const d = this.config.deviceDefaults;
     const res = await this.repo
       .createQueryBuilder()
@@ -127,7 +162,7 @@ export class ConcentratorsService {
     if (res.raw.length === 0) throw new ConflictException(`concentrator ${dto.sn} already exists`);
     const c = await this.get(dto.sn);
     this.registry.put(c);
-    await this.events.add({ sn: c.sn, kind: 'created' });
+    await this.lifecycle.publish({ sn: c.sn, change: 'registered', actor: actor?.name ?? null });
     return c;
   }
 
@@ -148,11 +183,27 @@ export class ConcentratorsService {
     return this.get(sn);
   }
 
-  adopt(sn: string, dto: AdoptConcentratorDto, actor: Actor | null = null): Promise<Concentrator> {
-    return this.audited(actor, 'concentrator.adopt', sn, { ...dto }, () => this.doAdopt(sn, dto));
+  /**
+   * pending → managed. A device discovered under open enrollment has no MQTT
+   * password yet: one is issued and returned once; a device that has one keeps it.
+   */
+  async adopt(
+    sn: string,
+    dto: AdoptConcentratorDto,
+    actor: Actor | null = null,
+  ): Promise<{ concentrator: Concentrator; mqttPassword?: string }> {
+    const concentrator = await this.audited(actor, 'concentrator.adopt', sn, { ...dto }, () =>
+      this.doAdopt(sn, dto, actor),
+    );
+    const issued = await this.credentials.issueIfMissing(sn, actor);
+    return issued ? { concentrator, mqttPassword: issued.mqttPassword } : { concentrator };
   }
 
-  private async doAdopt(sn: string, dto: AdoptConcentratorDto): Promise<Concentrator> {
+  private async doAdopt(
+    sn: string,
+    dto: AdoptConcentratorDto,
+    actor: Actor | null,
+  ): Promise<Concentrator> {
     const c = await this.get(sn);
     if (c.state === 'managed') throw new ConflictException(`concentrator ${sn} is already managed`);
     await this.repo.update(
@@ -167,41 +218,45 @@ export class ConcentratorsService {
     );
     const next = await this.get(sn);
     this.registry.put(next);
-    await this.events.add({ sn, kind: 'adopted' });
+    await this.lifecycle.publish({ sn, change: 'adopted', actor: actor?.name ?? null });
     return next;
   }
 
   release(sn: string, actor: Actor | null = null): Promise<Concentrator> {
-    return this.audited(actor, 'concentrator.release', sn, {}, () => this.doRelease(sn));
+    return this.audited(actor, 'concentrator.release', sn, {}, () => this.doRelease(sn, actor));
   }
 
-  private async doRelease(sn: string): Promise<Concentrator> {
+  private async doRelease(sn: string, actor: Actor | null): Promise<Concentrator> {
     const c = await this.get(sn);
     if (c.state === 'pending') throw new ConflictException(`concentrator ${sn} is already pending`);
     await this.repo.update({ sn }, { state: 'pending', updatedAt: new Date() });
     const next = await this.get(sn);
     this.registry.put(next);
-    await this.events.add({ sn, kind: 'released' });
+    await this.lifecycle.publish({ sn, change: 'released', actor: actor?.name ?? null });
     return next;
   }
 
   remove(sn: string, purge: boolean, actor: Actor | null = null): Promise<void> {
     return this.audited(actor, 'concentrator.delete', sn, { purge }, () =>
-      this.doRemove(sn, purge),
+      this.doRemove(sn, purge, actor),
     );
   }
 
-  private async doRemove(sn: string, purge: boolean): Promise<void> {
+  /** Its own rows go with the cascade; owners of other data about it (telemetry) hear `deleted`. */
+  private async doRemove(sn: string, purge: boolean, actor: Actor | null): Promise<void> {
     const c = await this.get(sn);
     if (c.state === 'managed') {
       throw new ConflictException('concentrator is managed: release it first');
     }
-    await this.dataSource.transaction(async (m) => {
-      await m.delete(Concentrator, { sn, state: 'pending' });
-      if (purge) await m.query('DELETE FROM telemetry WHERE sn = $1', [sn]);
-    });
+    const res = await this.repo.delete({ sn, state: 'pending' });
+    if (!res.affected) throw new ConflictException(`concentrator ${sn} changed meanwhile: retry`);
     this.registry.remove(sn);
-    await this.events.add({ sn, kind: 'deleted', detail: { purge } });
+    await this.lifecycle.publish({
+      sn,
+      change: 'deleted',
+      actor: actor?.name ?? null,
+      detail: { purge },
+    });
   }
 
   async listLines(sn: string): Promise<LineView[]> {

@@ -1,18 +1,25 @@
 import {
   Inject,
   Injectable,
+  NotFoundException,
   Logger,
   OnApplicationShutdown,
   OnModuleDestroy,
   OnModuleInit,
 } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { FindOptionsWhere, In, Repository } from 'typeorm';
 import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { IngestStats } from '../ingestion/ingest-stats';
+import { DeviceEventPage, ListDeviceEventsQuery } from './dto/history.dto';
+import { Concentrator } from './entities/concentrator.entity';
 import { DeviceEvent, DeviceEventKind } from './entities/device-event.entity';
 import { EventCoalescer, EventSlot, coalesceKey } from './event-coalescer';
+import {
+  ConcentratorLifecycle,
+  LifecycleChange,
+  LifecycleEvent,
+} from '../lifecycle/concentrator-lifecycle';
 
 export interface DeviceEventInput {
   sn: string;
@@ -22,7 +29,15 @@ export interface DeviceEventInput {
   detail?: Record<string, unknown> | null;
 }
 
-type Listener = (e: Required<Omit<DeviceEventInput, 'line' | 'detail'>> & DeviceEventInput) => void;
+/** How a registration change reads in a concentrator's history. */
+const HISTORY_KIND: Record<LifecycleChange, DeviceEventKind | null> = {
+  discovered: 'discovered',
+  registered: 'created',
+  adopted: 'adopted',
+  released: 'released',
+  deleted: 'deleted',
+  credentials_changed: null,
+};
 
 const FLUSH_MS = 1000;
 
@@ -46,14 +61,17 @@ const ADD_REPEATS_SQL = `
 @Injectable()
 export class DeviceHistory implements OnModuleInit, OnModuleDestroy, OnApplicationShutdown {
   private readonly log = new Logger('DeviceEvents');
-  private readonly listeners = new Set<Listener>();
+  private unsubscribe?: () => void;
   private readonly coalescer: EventCoalescer;
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
+  /** Events written as rows, coalesced into an open row, or lost (database refused): for /health and /metrics. */
+  readonly counts = { written: 0, coalesced: 0, unrecorded: 0 };
 
   constructor(
     @InjectRepository(DeviceEvent) private readonly repo: Repository<DeviceEvent>,
-    private readonly stats: IngestStats,
+    @InjectRepository(Concentrator) private readonly concentrators: Repository<Concentrator>,
+    private readonly lifecycle: ConcentratorLifecycle,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.coalescer = new EventCoalescer(config.ingest.deviceEventsCoalesceS * 1000);
@@ -61,30 +79,66 @@ export class DeviceHistory implements OnModuleInit, OnModuleDestroy, OnApplicati
 
   onModuleInit(): void {
     this.timer = setInterval(() => void this.flush(), FLUSH_MS).unref();
+    this.unsubscribe = this.lifecycle.subscribe((e) => this.onLifecycle(e));
   }
 
   onModuleDestroy(): void {
     clearInterval(this.timer);
+    this.unsubscribe?.();
+  }
+
+  /** Registration changes are history; a serial deleted or registered anew starts a new run of repeats. */
+  private async onLifecycle(e: LifecycleEvent): Promise<void> {
+    if (e.change === 'deleted' || e.change === 'registered') this.coalescer.forget(e.sn);
+    const kind = HISTORY_KIND[e.change];
+    if (kind) await this.add({ sn: e.sn, kind, at: e.at, detail: e.detail ?? null });
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.flush();
     const lost = this.coalescer.abandon();
     if (lost > 0) {
-      this.stats.eventsUnrecorded += lost;
+      this.counts.unrecorded += lost;
       this.log.warn(`${lost} repeated device events not added to their rows at shutdown`);
     }
   }
 
-  onEvent(listener: Listener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  private registered(sn: string): Promise<boolean> {
+    return this.concentrators.existsBy({ sn });
+  }
+
+  /** One concentrator's history, newest first; 404 for a serial neither registered nor in it. */
+  async list(sn: string, q: ListDeviceEventsQuery): Promise<DeviceEventPage> {
+    const where: FindOptionsWhere<DeviceEvent> = { sn };
+    if (q.kind) where.kind = In(q.kind.split(',') as DeviceEventKind[]);
+    const [rows, total] = await this.repo.findAndCount({
+      where,
+      order: { at: 'DESC', id: 'DESC' },
+      take: q.limit,
+      skip: q.offset,
+    });
+    if (total === 0 && !(await this.repo.existsBy({ sn })) && !(await this.registered(sn))) {
+      throw new NotFoundException(`concentrator ${sn} not found`);
+    }
+    return {
+      items: rows.map((r) => ({
+        id: r.id,
+        at: r.at.toISOString(),
+        count: r.occurrences,
+        lastAt: (r.lastAt ?? r.at).toISOString(),
+        kind: r.kind,
+        line: r.line,
+        detail: r.detail,
+      })),
+      total,
+      limit: q.limit,
+      offset: q.offset,
+    };
   }
 
   /** Never throws: losing the history row must not break the message that caused it. */
   async add(e: DeviceEventInput): Promise<void> {
     const at = e.at ?? new Date();
-    for (const l of this.listeners) l({ ...e, at });
     const key = coalesceKey(e);
     if (key === undefined) {
       await this.insert(e, at);
@@ -92,13 +146,13 @@ export class DeviceHistory implements OnModuleInit, OnModuleDestroy, OnApplicati
     }
     const offer = this.coalescer.offer(key, at.getTime(), Date.now());
     if (!offer.first) {
-      if (offer.slot.lost) this.stats.eventsUnrecorded++;
-      else this.stats.eventsCoalesced++;
+      if (offer.slot.lost) this.counts.unrecorded++;
+      else this.counts.coalesced++;
       return;
     }
     const id = await this.insert(e, at);
     if (id !== undefined) offer.slot.id = id;
-    else this.stats.eventsUnrecorded += this.coalescer.markLost(offer.slot);
+    else this.counts.unrecorded += this.coalescer.markLost(offer.slot);
   }
 
   /** Writes the repeats counted so far into their rows (timer, shutdown, tests). */
@@ -141,10 +195,10 @@ export class DeviceHistory implements OnModuleInit, OnModuleDestroy, OnApplicati
           detail: e.detail ?? null,
         }) as QueryDeepPartialEntity<DeviceEvent>,
       );
-      this.stats.eventsWritten++;
+      this.counts.written++;
       return String((res.identifiers[0] as { id: string | number }).id);
     } catch (err) {
-      this.stats.eventsUnrecorded++;
+      this.counts.unrecorded++;
       this.log.error(`could not record ${e.kind} for ${e.sn}: ${(err as Error).message}`);
       return undefined;
     }

@@ -114,6 +114,18 @@ export class EventCoalescer {
     this.retired = this.retired.filter((s) => !isSettled(s));
   }
 
+  /**
+   * A serial deleted or registered anew: its runs end here. Repeats not yet
+   * written still go to their rows (the history outlives the registration).
+   */
+  forget(sn: string): void {
+    for (const [key, s] of this.slots) {
+      if (!key.startsWith(`${sn}|`)) continue;
+      this.slots.delete(key);
+      if (!isSettled(s)) this.retired.push(s);
+    }
+  }
+
   /** Repeats that will never be written (shutdown): returns how many, and clears them. */
   abandon(): number {
     let n = 0;

@@ -1,12 +1,10 @@
-import { Global, Module } from '@nestjs/common';
-import { ConcentratorsModule } from '../concentrators/concentrators.module';
+import { Module } from '@nestjs/common';
+import { LifecycleModule } from '../lifecycle/lifecycle.module';
 import { CredentialsController } from './credentials.controller';
 import { CredentialsService } from './credentials.service';
 
-/** Global so the concentrators controller can hand out passwords without a module cycle. */
-@Global()
 @Module({
-  imports: [ConcentratorsModule],
+  imports: [LifecycleModule],
   controllers: [CredentialsController],
   providers: [CredentialsService],
   exports: [CredentialsService],

@@ -1,25 +1,9 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  NotFoundException,
-  OnModuleDestroy,
-  OnModuleInit,
-  Optional,
-} from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
-import { AuditService } from '../audit/audit.service';
-import { Actor } from '../identity/roles';
+import { Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { AuditService, failureOf } from '../audit/audit.service';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { DeviceHistory } from '../concentrators/device-history.service';
-import {
-  DeviceAuthorizer,
-  DeviceCheck,
-  EMBEDDED_BROKER_AUTH,
-  EmbeddedBrokerAuth,
-} from '../embedded/broker-auth';
-import { SecurityMetrics } from '../metrics/security-metrics.service';
+import { SqlRunner } from '../database/sql-runner';
+import { Actor } from '../identity/roles';
+import { ConcentratorLifecycle } from '../lifecycle/concentrator-lifecycle';
 import { generatePassword, hashPassword, verifyPassword } from './password-hash';
 
 export interface IssuedCredentials {
@@ -28,69 +12,42 @@ export interface IssuedCredentials {
   issuedAt: Date;
 }
 
+/** What a presented password says about a serial. */
+export type PasswordCheck = 'ok' | 'bad_password' | 'no_credentials';
+
 type IssueReason = 'create' | 'adopt' | 'rotate';
+
+const FOREIGN_KEY_VIOLATION = '23503';
 
 /**
  * Per-device MQTT passwords: generated here, shown once, stored only as a
- * mosquitto `$7$` hash. Also the device check behind the embedded broker and
- * the EMQX hooks, so every broker applies the same rules:
- * - a serial with a password must present it, and be managed (or pending
- *   under open enrollment);
- * - a serial without one (unknown, discovered, auto-adopted) gets in only
- *   under open enrollment, so it can be discovered.
+ * mosquitto `$7$` hash. The one owner of `device_credentials`. Whether a
+ * device may connect also depends on its registration; that rule, shared by
+ * every broker, is in broker/device-gate.ts.
  */
 @Injectable()
-export class CredentialsService implements DeviceAuthorizer, OnModuleInit, OnModuleDestroy {
+export class CredentialsService {
   private readonly log = new Logger('Credentials');
-  private unsubscribe?: () => void;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly sql: SqlRunner,
     private readonly audit: AuditService,
-    private readonly deviceEvents: DeviceHistory,
+    private readonly lifecycle: ConcentratorLifecycle,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Optional()
-    @Inject(EMBEDDED_BROKER_AUTH)
-    private readonly brokerAuth: EmbeddedBrokerAuth | null = null,
-    @Optional()
-    @Inject(SecurityMetrics)
-    private readonly metrics: SecurityMetrics | null = null,
   ) {}
 
-  onModuleInit(): void {
-    this.brokerAuth?.install(this, (reason) => this.metrics?.brokerAuthFailure(reason));
-    // Released or deleted: the device loses its right to be connected at once.
-    this.unsubscribe = this.deviceEvents.onEvent((e) => {
-      if (e.kind === 'released' || e.kind === 'deleted') this.brokerAuth?.disconnect(e.sn);
-    });
-  }
-
-  onModuleDestroy(): void {
-    this.brokerAuth?.uninstall(this);
-    this.unsubscribe?.();
-  }
-
-  get openEnrollment(): boolean {
-    return this.config.security.openEnrollment;
-  }
-
-  async checkDevice(sn: string, password: Buffer | undefined): Promise<DeviceCheck> {
-    const rows: { state: string; password_hash: string | null }[] = await this.dataSource.query(
-      `SELECT c.state, d.password_hash
-         FROM concentrators c LEFT JOIN device_credentials d ON d.sn = c.sn
-        WHERE c.sn = $1`,
+  async check(sn: string, password: Buffer | undefined): Promise<PasswordCheck> {
+    const [row] = await this.sql.rows<{ password_hash: string }>(
+      `SELECT password_hash FROM device_credentials WHERE sn = $1`,
       [sn],
     );
-    const row = rows[0];
-    if (!row) return this.openEnrollment ? { ok: true } : { ok: false, reason: 'unknown_serial' };
-    if (row.password_hash === null) {
-      return this.openEnrollment ? { ok: true } : { ok: false, reason: 'no_credentials' };
-    }
-    if (!password || !(await verifyPassword(password, row.password_hash))) {
-      return { ok: false, reason: 'bad_password' };
-    }
-    if (row.state !== 'managed' && !this.openEnrollment) return { ok: false, reason: 'pending' };
-    return { ok: true };
+    if (!row) return 'no_credentials';
+    return password && (await verifyPassword(password, row.password_hash)) ? 'ok' : 'bad_password';
+  }
+
+  /** Every stored hash, by serial (mosquitto's password_file). */
+  hashes(): Promise<{ sn: string; hash: string }[]> {
+    return this.sql.rows(`SELECT sn, password_hash AS hash FROM device_credentials ORDER BY sn`);
   }
 
   /** A new password for a registered concentrator; the old one stops working at once. */
@@ -98,14 +55,19 @@ export class CredentialsService implements DeviceAuthorizer, OnModuleInit, OnMod
     try {
       const issued = await this.store(sn, actor, 'replace');
       if (!issued) throw new NotFoundException(`concentrator ${sn} not found`);
-      const disconnected = this.brokerAuth?.disconnect(sn) ?? false;
-      await this.record(actor, 'rotate', sn, 'ok', { disconnected });
+      // Brokers drop a connection made with the old password (broker/device-gate.ts).
+      await this.lifecycle.publish({
+        sn,
+        change: 'credentials_changed',
+        actor: actor?.name ?? null,
+      });
+      await this.record(actor, 'rotate', sn, 'ok', {});
       return issued;
     } catch (err) {
-      const status = (err as { getStatus?: () => number }).getStatus?.();
-      await this.record(actor, 'rotate', sn, status && status < 500 ? 'refused' : 'failed', {
-        statusCode: status,
-        error: (err as Error).message,
+      const f = failureOf(err);
+      await this.record(actor, 'rotate', sn, f.outcome, {
+        statusCode: f.statusCode,
+        error: f.error,
       });
       throw err;
     }
@@ -130,6 +92,7 @@ export class CredentialsService implements DeviceAuthorizer, OnModuleInit, OnMod
     return issued;
   }
 
+  /** null: the serial is not registered (the foreign key refuses it), or kept its password. */
   private async store(
     sn: string,
     actor: Actor | null,
@@ -141,14 +104,18 @@ export class CredentialsService implements DeviceAuthorizer, OnModuleInit, OnMod
       mode === 'replace'
         ? 'DO UPDATE SET password_hash = EXCLUDED.password_hash, issued_at = now(), issued_by = EXCLUDED.issued_by'
         : 'DO NOTHING';
-    // INSERT … SELECT from concentrators: no row (unknown serial) inserts nothing.
-    const rows: { issued_at: Date }[] = await this.dataSource.query(
-      `INSERT INTO device_credentials (sn, password_hash, issued_by)
-       SELECT sn, $2, $3 FROM concentrators WHERE sn = $1
-       ON CONFLICT (sn) ${onConflict}
-       RETURNING issued_at`,
-      [sn, hash, actor?.name ?? null],
-    );
+    let rows: { issued_at: Date }[];
+    try {
+      rows = await this.sql.rows(
+        `INSERT INTO device_credentials (sn, password_hash, issued_by) VALUES ($1, $2, $3)
+         ON CONFLICT (sn) ${onConflict}
+         RETURNING issued_at`,
+        [sn, hash, actor?.name ?? null],
+      );
+    } catch (err) {
+      if ((err as { code?: string }).code === FOREIGN_KEY_VIOLATION) return null;
+      throw err;
+    }
     if (rows.length === 0) return null;
     return { sn, mqttPassword, issuedAt: rows[0].issued_at };
   }

@@ -11,10 +11,11 @@ import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity
 import { AuditService } from '../audit/audit.service';
 import { Actor } from '../identity/roles';
 import { Command } from '../commands/command.entity';
+import { CommandSettlement } from '../commands/command-settlement.service';
 import { CommandsService, OutgoingMessage } from '../commands/commands.service';
 import { ConcentratorsService } from '../concentrators/concentrators.service';
 import { ConcentratorRegistry } from '../concentrators/concentrator-registry.service';
-import { DeviceHistory } from '../concentrators/device-history.service';
+import { ConcentratorLifecycle } from '../lifecycle/concentrator-lifecycle';
 import { Concentrator, SyncState } from '../concentrators/entities/concentrator.entity';
 import { IngestionService } from '../ingestion/ingestion.service';
 import {
@@ -77,8 +78,9 @@ export class DesiredStateService implements OnModuleInit {
     private readonly registry: ConcentratorRegistry,
     private readonly concentrators: ConcentratorsService,
     private readonly commands: CommandsService,
+    private readonly settlement: CommandSettlement,
     private readonly audit: AuditService,
-    private readonly deviceEvents: DeviceHistory,
+    private readonly lifecycle: ConcentratorLifecycle,
     @InjectRepository(Concentrator) private readonly concentratorRepo: Repository<Concentrator>,
     @InjectRepository(DesiredState) private readonly repo: Repository<DesiredState>,
   ) {}
@@ -94,11 +96,11 @@ export class DesiredStateService implements OnModuleInit {
     this.ingestion.on('params', ({ dev, msg, at }) =>
       this.storeReport(dev.sn, 'params', msg.lines, at, msg.id),
     );
-    this.commands.onSettled((cmd) => void this.onSettled(cmd));
+    this.settlement.onSettled((cmd) => void this.onSettled(cmd));
     // A concentrator adopted while online has been waiting for its config since
     // its config_request: give it now rather than at its next reconnect.
-    this.deviceEvents.onEvent((e) => {
-      if (e.kind === 'adopted' && this.registry.get(e.sn)?.online) {
+    this.lifecycle.subscribe((e) => {
+      if (e.change === 'adopted' && this.registry.get(e.sn)?.online) {
         void this.pushAll(e.sn).catch((err: Error) =>
           this.log.warn(`push after adoption of ${e.sn} failed: ${err.message}`),
         );
@@ -261,7 +263,7 @@ export class DesiredStateService implements OnModuleInit {
     if (!current) return null;
     let cmd: Command;
     try {
-      cmd = await this.commands.send({
+      cmd = await this.commands.dispatch({
         sn,
         message: current.message,
         requireOnline: false,

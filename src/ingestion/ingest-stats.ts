@@ -33,7 +33,6 @@ export interface IngestSnapshot {
     /** Accepted telemetry messages whose rows were given up after buffering, by reason. */
     messagesLost: Record<string, number>;
   };
-  events: { written: number; coalesced: number; unrecorded: number };
 }
 
 function inc<K>(m: Map<K, number>, k: K, n = 1): void {
@@ -77,10 +76,6 @@ export class IngestStats {
   lastFlushMs = 0;
   bufferedRows = 0;
   unrecordedRejections = 0;
-
-  eventsWritten = 0;
-  eventsCoalesced = 0;
-  eventsUnrecorded = 0;
 
   /** A message arrives: received and in flight until settled. */
   begin(): void {
@@ -153,11 +148,6 @@ export class IngestStats {
         dropped: Object.fromEntries(this.droppedRows),
         buffered: this.bufferedRows,
         messagesLost: Object.fromEntries(this.telemetryMessagesLost),
-      },
-      events: {
-        written: this.eventsWritten,
-        coalesced: this.eventsCoalesced,
-        unrecorded: this.eventsUnrecorded,
       },
     };
   }

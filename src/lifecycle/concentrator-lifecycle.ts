@@ -32,22 +32,19 @@ export class ConcentratorLifecycle {
   }
 
   /**
-   * Resolves once every subscriber has handled the event (so an API answer
-   * given after it reflects the change everywhere in this process). A failing
-   * subscriber is logged and does not stop the others.
+   * Resolves once every subscriber has handled the event, so an API answer
+   * given after it reflects the change everywhere in this process. A failing
+   * subscriber does not stop the others; the first failure is rethrown once
+   * all have run, so the change is not reported as complete when it is not.
    */
   async publish(e: Omit<LifecycleEvent, 'at'> & { at?: Date }): Promise<void> {
     const event: LifecycleEvent = { ...e, at: e.at ?? new Date() };
-    await Promise.all(
-      [...this.subscribers].map(async (fn) => {
-        try {
-          await fn(event);
-        } catch (err) {
-          this.log.error(
-            `${event.change} of ${event.sn}: a subscriber failed: ${(err as Error).message}`,
-          );
-        }
-      }),
-    );
+    const results = await Promise.allSettled([...this.subscribers].map(async (fn) => fn(event)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      const reason = failed.reason as Error;
+      this.log.error(`${event.change} of ${event.sn}: a subscriber failed: ${reason?.message}`);
+      throw reason;
+    }
   }
 }

@@ -23,6 +23,7 @@ import { StreamHub } from '../stream/stream-hub.service';
 import { FlushedEvent, TelemetryWriter } from '../telemetry/telemetry-writer.service';
 import { registerIngestMetrics } from './ingest-metrics';
 import { METRIC_PREFIX as P, METRICS_REGISTRY } from '../metrics/metrics-registry';
+import { DeviceHistory } from '../concentrators/device-history.service';
 
 /**
  * The commands count is a GROUP BY over the whole table. It is counted in the
@@ -63,6 +64,7 @@ export class AppMetrics implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly stats: IngestStats,
+    private readonly history: DeviceHistory,
     private readonly moduleRef: ModuleRef,
     private readonly gate: DatabaseGate,
   ) {}
@@ -70,7 +72,7 @@ export class AppMetrics implements OnApplicationBootstrap, OnModuleDestroy {
   onApplicationBootstrap(): void {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
-    const observeFlush = registerIngestMetrics(this.registry, this.stats);
+    const observeFlush = registerIngestMetrics(this.registry, this.stats, this.history);
     this.writer = this.optional(TelemetryWriter);
     if (this.writer) {
       this.onFlushed = (e) => observeFlush(e);

@@ -10,6 +10,7 @@ import { pgPool } from '../database/pg-pool';
 import { IngestStats } from '../ingestion/ingest-stats';
 import { FromdevMqttServer } from '../mqtt/fromdev-server';
 import { certWarning, configuredCerts } from './cert-expiry';
+import { DeviceHistory } from '../concentrators/device-history.service';
 
 /** How long /health waits for the database's answer. */
 const CHECK_MS = 2000;
@@ -40,6 +41,7 @@ export class HealthController {
     private readonly gate: DatabaseGate,
     private readonly mqtt: FromdevMqttServer,
     private readonly stats: IngestStats,
+    private readonly history: DeviceHistory,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -74,7 +76,7 @@ export class HealthController {
       database,
       broker,
       ...(tls.length ? { tls } : {}),
-      ingest: this.stats.snapshot(),
+      ingest: { ...this.stats.snapshot(), events: this.history.counts },
     });
   }
 

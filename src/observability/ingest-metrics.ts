@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { DeviceHistory } from '../concentrators/device-history.service';
 import type { IngestStats } from '../ingestion/ingest-stats';
 import type { FlushedEvent } from '../telemetry/telemetry-writer.service';
 import { METRIC_PREFIX as P } from '../metrics/metrics-registry';
@@ -8,7 +9,11 @@ import { METRIC_PREFIX as P } from '../metrics/metrics-registry';
  * they are copied into Prometheus counters at scrape time. Batch histograms
  * are fed from the writer's 'flushed' event as batches complete.
  */
-export function registerIngestMetrics(registry: Registry, stats: IngestStats) {
+export function registerIngestMetrics(
+  registry: Registry,
+  stats: IngestStats,
+  history: Pick<DeviceHistory, 'counts'>,
+) {
   const registers = [registry];
   // Counters cannot be set: reset + inc at collect time reports the source's running total.
   new Counter({
@@ -100,9 +105,9 @@ export function registerIngestMetrics(registry: Registry, stats: IngestStats) {
     registers,
     collect() {
       this.reset();
-      this.inc({ outcome: 'written' }, stats.eventsWritten);
-      this.inc({ outcome: 'coalesced' }, stats.eventsCoalesced);
-      this.inc({ outcome: 'unrecorded' }, stats.eventsUnrecorded);
+      this.inc({ outcome: 'written' }, history.counts.written);
+      this.inc({ outcome: 'coalesced' }, history.counts.coalesced);
+      this.inc({ outcome: 'unrecorded' }, history.counts.unrecorded);
     },
   });
   new Counter({

@@ -1,8 +1,10 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import { DeviceHistory } from '../concentrators/device-history.service';
+import { SqlRunner } from '../database/sql-runner';
+import { ConcentratorLifecycle } from '../lifecycle/concentrator-lifecycle';
 import { LiveFeed } from '../live/live-feed.service';
 import { IngestionService } from '../ingestion/ingestion.service';
 import { LatestStore } from './latest-store.service';
+import { PURGE_TELEMETRY } from './telemetry.sql';
 import { TelemetryWriter } from './telemetry-writer.service';
 
 /** Wires telemetry and status messages to the batch writer and the latest-state store. */
@@ -13,14 +15,18 @@ export class TelemetryIngestHandlers implements OnModuleInit {
     private readonly writer: TelemetryWriter,
     private readonly latest: LatestStore,
     private readonly live: LiveFeed,
-    private readonly deviceEvents: DeviceHistory,
+    private readonly lifecycle: ConcentratorLifecycle,
+    private readonly sql: SqlRunner,
   ) {}
 
   onModuleInit(): void {
-    // A deleted concentrator's in-memory latest values must not resurface if
-    // the serial is registered again (the table rows go with the cascade).
-    this.deviceEvents.onEvent((e) => {
-      if (e.kind === 'deleted') this.latest.forget(e.sn);
+    this.lifecycle.subscribe(async (e) => {
+      // A deleted or re-registered serial's latest values must not resurface
+      // (the table rows go with the cascade); stored samples go only on purge.
+      if (e.change === 'deleted' || e.change === 'registered') this.latest.forget(e.sn);
+      if (e.change === 'deleted' && e.detail?.purge === true) {
+        await this.sql.bulk(PURGE_TELEMETRY, [e.sn]);
+      }
     });
     this.ingestion.on('telemetry', ({ dev, msg, at, receivedAt, drop }) => {
       const tsMs = at.getTime();

@@ -135,3 +135,6 @@ SELECT date_trunc($5, ts AT TIME ZONE $6) AT TIME ZONE $6 AS period_start,
  WHERE in_range
  GROUP BY 1, 2
  ORDER BY 1, 2`;
+
+/** Every stored sample of one concentrator ($1 sn): DELETE … ?purge=true. */
+export const PURGE_TELEMETRY = `DELETE FROM telemetry WHERE sn = $1`;

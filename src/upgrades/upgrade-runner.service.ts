@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import { Actor, Role, ROLES } from '../identity/roles';
 import { Command } from '../commands/command.entity';
+import { CommandSettlement } from '../commands/command-settlement.service';
 import { CommandsService } from '../commands/commands.service';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { ConcentratorRegistry } from '../concentrators/concentrator-registry.service';
@@ -39,12 +40,13 @@ export class UpgradeRunner implements OnModuleInit, OnApplicationShutdown {
   constructor(
     private readonly store: UpgradeTargetStore,
     private readonly commands: CommandsService,
+    private readonly settlement: CommandSettlement,
     private readonly registry: ConcentratorRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   onModuleInit(): void {
-    this.unsubscribe = this.commands.onSettled((cmd) => {
+    this.unsubscribe = this.settlement.onSettled((cmd) => {
       if (cmd.type !== 'upgrade') return;
       this.onCommandSettled(cmd).catch((err: Error) =>
         this.log.error(`settling ${cmd.id} for ${cmd.sn}: ${err.message}`),
@@ -139,7 +141,7 @@ export class UpgradeRunner implements OnModuleInit, OnApplicationShutdown {
 
   private async publish(t: TargetRow): Promise<boolean> {
     try {
-      const cmd = await this.commands.send({
+      const cmd = await this.commands.dispatch({
         sn: t.sn,
         message: {
           type: 'upgrade',
