@@ -16,7 +16,8 @@ import { EMBEDDED_BROKER_AUTH, EmbeddedBrokerAuth } from './embedded/broker-auth
 import { LiveModule } from './live/live.module';
 import { FirmwareModule } from './firmware/firmware.module';
 import { ObservabilityModule } from './observability/observability.module';
-import { IngestionModule, IngestStatsModule } from './ingestion/ingestion.module';
+import { IngestionModule } from './ingestion/ingestion.module';
+import { IngestStatsModule } from './ingestion/ingest-stats.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { MqttModule } from './mqtt/mqtt.module';
 import { RejectionsModule } from './ingestion/rejections.module';
@@ -42,6 +43,8 @@ export class AppModule {
     if (!config.database.url) throw new Error('database URL not resolved');
     return {
       module: AppModule,
+      // Global for the configuration alone (and the embedded broker's gate, made from it):
+      // every module reads it, and it is fixed before the app is built.
       global: true,
       imports: [
         DatabaseModule.forRoot({

@@ -6,10 +6,18 @@ import { Alarm } from './alarm.entity';
 import { AlarmsIngestHandlers } from './alarms-ingest.handlers';
 import { AlarmsController } from './alarms.controller';
 import { AlarmsService } from './alarms.service';
+import { AuditModule } from '../audit/audit.module';
+import { LiveModule } from '../live/live.module';
 
 /** Protection alarms, and switch changes with their cause as history. */
 @Module({
-  imports: [TypeOrmModule.forFeature([Alarm]), ConcentratorsModule, IngestionModule],
+  imports: [
+    TypeOrmModule.forFeature([Alarm]),
+    ConcentratorsModule,
+    IngestionModule,
+    AuditModule,
+    LiveModule,
+  ],
   controllers: [AlarmsController],
   providers: [AlarmsService, AlarmsIngestHandlers],
   exports: [AlarmsService],

@@ -1,4 +1,4 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { APP_GUARD, DiscoveryModule } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
@@ -8,8 +8,9 @@ import { AuthGuard } from './auth.guard';
 import { AuthFailureLimiter } from './auth-failure-limiter';
 import { RouteTable } from './route-table';
 import { TokensModule } from '../tokens/tokens.module';
+import { AuditModule } from '../audit/audit.module';
+import { MetricsModule } from '../metrics/metrics.module';
 
-@Global()
 @Module({
   imports: [
     TokensModule,
@@ -34,6 +35,9 @@ import { TokensModule } from '../tokens/tokens.module';
         ],
       }),
     }),
+
+    AuditModule,
+    MetricsModule,
   ],
   providers: [
     AuthFailureLimiter,

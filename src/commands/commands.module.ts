@@ -12,9 +12,20 @@ import { CommandsController } from './commands.controller';
 import { CommandsService } from './commands.service';
 import { ConcentratorCommandsController } from './concentrator-commands.controller';
 import { SwitchService } from './switch.service';
+import { AuditModule } from '../audit/audit.module';
+import { MqttModule } from '../mqtt/mqtt.module';
+import { IngestionModule } from '../ingestion/ingestion.module';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Command]), ConcentratorsModule, JobsModule, LiveModule],
+  imports: [
+    TypeOrmModule.forFeature([Command]),
+    ConcentratorsModule,
+    JobsModule,
+    LiveModule,
+    AuditModule,
+    MqttModule,
+    IngestionModule,
+  ],
   controllers: [CommandsController, ConcentratorCommandsController],
   providers: [
     CommandStore,

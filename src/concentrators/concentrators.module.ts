@@ -10,6 +10,8 @@ import { ConcentratorRegistry } from './concentrator-registry.service';
 import { ConcentratorLine } from './entities/concentrator-line.entity';
 import { Concentrator } from './entities/concentrator.entity';
 import { DeviceEvent } from './entities/device-event.entity';
+import { AuditModule } from '../audit/audit.module';
+import { LiveModule } from '../live/live.module';
 
 /** The registry: concentrators, their line names and their history. */
 @Module({
@@ -17,6 +19,9 @@ import { DeviceEvent } from './entities/device-event.entity';
     TypeOrmModule.forFeature([Concentrator, ConcentratorLine, DeviceEvent]),
     LifecycleModule,
     CredentialsModule,
+
+    AuditModule,
+    LiveModule,
   ],
   controllers: [ConcentratorsController, HistoryController],
   providers: [ConcentratorsService, ConcentratorRegistry, DeviceHistory],

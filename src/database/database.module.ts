@@ -14,7 +14,8 @@ import { SqlRunner } from './sql-runner';
 /**
  * The service's database: pending migrations first, on a connection of their
  * own with the long migration bound, then the pool every other path shares,
- * with API-sized bounds and the gate in front of it.
+ * with API-sized bounds and the gate in front of it. Global: TypeORM's
+ * repositories and the SqlRunner are one pool that every owner of a table uses.
  */
 @Global()
 @Module({})

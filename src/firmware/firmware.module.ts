@@ -10,6 +10,7 @@ import { FirmwareController } from './firmware.controller';
 import { Firmware } from './firmware.entity';
 import { FirmwareService } from './firmware.service';
 import { UploadGuardInterceptor } from './upload-guard.interceptor';
+import { AuditModule } from '../audit/audit.module';
 
 const blobDir = (config: AppConfig) => join(config.dataDir, 'firmware');
 
@@ -29,6 +30,8 @@ const blobDir = (config: AppConfig) => join(config.dataDir, 'firmware');
         },
       }),
     }),
+
+    AuditModule,
   ],
   controllers: [FirmwareController, FirmwareDownloadController],
   providers: [

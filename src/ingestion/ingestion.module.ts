@@ -1,20 +1,15 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { ConcentratorsModule } from '../concentrators/concentrators.module';
 import { RejectionsModule } from './rejections.module';
-import { IngestStats } from './ingest-stats';
 import { IngestionController } from './ingestion.controller';
 import { IngestionService } from './ingestion.service';
+import { MqttModule } from '../mqtt/mqtt.module';
+import { IngestStatsModule } from './ingest-stats.module';
 
-@Global()
 @Module({
-  imports: [ConcentratorsModule, RejectionsModule],
+  imports: [ConcentratorsModule, RejectionsModule, MqttModule, IngestStatsModule],
   controllers: [IngestionController],
   providers: [IngestionService],
   exports: [IngestionService],
 })
 export class IngestionModule {}
-
-/** Counters shared by ingestion, rejections, health and metrics. */
-@Global()
-@Module({ providers: [IngestStats], exports: [IngestStats] })
-export class IngestStatsModule {}

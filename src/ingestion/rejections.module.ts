@@ -3,9 +3,10 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { Rejection } from './rejection.entity';
 import { RejectionsController } from './rejections.controller';
 import { RejectionsService } from './rejections.service';
+import { IngestStatsModule } from './ingest-stats.module';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Rejection])],
+  imports: [TypeOrmModule.forFeature([Rejection]), IngestStatsModule],
   controllers: [RejectionsController],
   providers: [RejectionsService],
   exports: [RejectionsService],

@@ -1,4 +1,4 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { createRegistry, METRICS_REGISTRY } from './metrics-registry';
 import { SecurityMetrics } from './security-metrics.service';
 
@@ -7,7 +7,6 @@ import { SecurityMetrics } from './security-metrics.service';
  * modules increment. The /metrics endpoint and the gauges read from the
  * domain live in observability/.
  */
-@Global()
 @Module({
   providers: [{ provide: METRICS_REGISTRY, useFactory: createRegistry }, SecurityMetrics],
   exports: [METRICS_REGISTRY, SecurityMetrics],

@@ -1,10 +1,9 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { FromdevMqttServer } from './fromdev-server';
 import { mqttClientOptions } from './mqtt-client-options';
 import { TodevPublisher } from './todev-publisher.service';
 
-@Global()
 @Module({
   providers: [
     {

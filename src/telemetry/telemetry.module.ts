@@ -10,12 +10,17 @@ import { TelemetryIngestHandlers } from './telemetry-ingest.handlers';
 import { TelemetryQueryService } from './telemetry-query.service';
 import { TelemetryWriter } from './telemetry-writer.service';
 import { TelemetryController } from './telemetry.controller';
+import { LiveModule } from '../live/live.module';
+import { IngestStatsModule } from '../ingestion/ingest-stats.module';
 
 @Module({
   imports: [
     TypeOrmModule.forFeature([Concentrator, ConcentratorLine]),
     ConcentratorsModule,
     IngestionModule,
+
+    LiveModule,
+    IngestStatsModule,
   ],
   controllers: [TelemetryController],
   providers: [

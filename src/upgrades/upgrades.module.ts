@@ -12,6 +12,8 @@ import { UpgradeRunner } from './upgrade-runner.service';
 import { UpgradeTargetStore } from './upgrade-target-store';
 import { UpgradesController } from './upgrades.controller';
 import { UpgradesService } from './upgrades.service';
+import { AuditModule } from '../audit/audit.module';
+import { LiveModule } from '../live/live.module';
 
 @Module({
   imports: [
@@ -20,6 +22,9 @@ import { UpgradesService } from './upgrades.service';
     ConcentratorsModule,
     FirmwareModule,
     IngestionModule,
+
+    AuditModule,
+    LiveModule,
   ],
   controllers: [UpgradesController],
   providers: [UpgradeTargetStore, UpgradeRunner, UpgradeProgress, UpgradesService],
