@@ -3,9 +3,10 @@ import { AuditEntry } from './audit/audit-entry.entity';
 import { Command } from './commands/command.entity';
 import { DesiredState } from './desired-state/desired-state.entity';
 import { DeviceCredential } from './credentials/device-credential.entity';
-import { ConcentratorLine } from './concentrators/entities/concentrator-line.entity';
+import { ConcentratorLine } from './telemetry/concentrator-line.entity';
 import { Concentrator } from './concentrators/entities/concentrator.entity';
 import { DeviceEvent } from './concentrators/entities/device-event.entity';
+import { LineName } from './concentrators/entities/line-name.entity';
 import { Rejection } from './ingestion/rejection.entity';
 import { Setting } from './tokens/setting.entity';
 import { ApiToken } from './tokens/api-token.entity';
@@ -16,6 +17,7 @@ import { UpgradeTarget } from './upgrades/entities/upgrade-target.entity';
 // Append new entities here (one list for the app, the CLI and the tests).
 export const ENTITIES = [
   Concentrator,
+  LineName,
   ConcentratorLine,
   DeviceEvent,
   Rejection,

@@ -21,7 +21,6 @@ import { IngestStatsModule } from './ingestion/ingest-stats.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { MqttModule } from './mqtt/mqtt.module';
 import { RejectionsModule } from './ingestion/rejections.module';
-import { RetentionModule } from './retention/retention.module';
 import { StreamModule } from './stream/stream.module';
 import { TelemetryModule } from './telemetry/telemetry.module';
 import { TokensModule } from './tokens/tokens.module';
@@ -64,7 +63,6 @@ export class AppModule {
         CredentialsModule,
         BrokerModule,
         RejectionsModule,
-        RetentionModule,
         IngestionModule,
         TelemetryModule,
         CommandsModule,

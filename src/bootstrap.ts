@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -146,7 +147,7 @@ export async function startService(
     await infra.stop();
     throw err;
   }
-  const addr = app.getHttpServer().address();
+  const addr = (app.getHttpServer() as Server).address();
   const port = typeof addr === 'object' && addr ? addr.port : config.http.port;
   const host =
     config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;

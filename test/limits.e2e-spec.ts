@@ -1,5 +1,5 @@
 import { CommandTimeouts } from '../src/commands/command-timeouts.service';
-import { RejectionsService } from '../src/ingestion/rejections.service';
+import { PeriodicJobs } from '../src/jobs/periodic-jobs';
 import { MqttProbe } from './support/mqtt-probe';
 import { bootTestApp, newSerial, TestApp, waitFor } from './support/test-app';
 
@@ -56,7 +56,7 @@ describe('limits: bounded buffer, bounded rejection log, offline by silence', ()
       'all counted',
     );
     await t.flush();
-    await t.app.get(RejectionsService).prune();
+    await t.app.get(PeriodicJobs).runNow('rejections.trim');
     const [{ n }] = await t.query<{ n: number }>('SELECT count(*)::int AS n FROM rejections');
     expect(n).toBeLessThanOrEqual(100);
     const newest = await t.api().get(`/api/v1/rejections?reason=bad_json&limit=1`).expect(200);

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ConcentratorsModule } from '../concentrators/concentrators.module';
 import { IngestionModule } from '../ingestion/ingestion.module';
+import { JobsModule } from '../jobs/jobs.module';
 import { Alarm } from './alarm.entity';
 import { AlarmsIngestHandlers } from './alarms-ingest.handlers';
 import { AlarmsController } from './alarms.controller';
@@ -15,6 +16,7 @@ import { LiveModule } from '../live/live.module';
     TypeOrmModule.forFeature([Alarm]),
     ConcentratorsModule,
     IngestionModule,
+    JobsModule,
     AuditModule,
     LiveModule,
   ],

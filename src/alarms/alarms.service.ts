@@ -1,6 +1,21 @@
-import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  NotFoundException,
+  OnModuleDestroy,
+  OnModuleInit,
+} from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { FindOptionsWhere, IsNull, Not, Repository } from 'typeorm';
+import {
+  PRUNE_PLAN,
+  PRUNE_SCHEDULE,
+  PrunePlan,
+  pruneInBatches,
+} from '../database/prune-in-batches';
+import { SqlRunner } from '../database/sql-runner';
+import { PeriodicJobs } from '../jobs/periodic-jobs';
 import { Actor } from '../identity/roles';
 import { Page } from '../common/pagination.dto';
 import { LiveFeed } from '../live/live-feed.service';
@@ -9,73 +24,62 @@ import { Alarm } from './alarm.entity';
 import { AlarmView, ListAlarmsQuery } from './dto/alarm.dto';
 import { KeyedSerializer } from '../lib/keyed-serializer';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import {
+  ACK_SQL,
+  CLEAR_SQL,
+  PRUNE_CLOSED_ALARMS_BATCH,
+  RAISE_SQL,
+  REOPEN_SQL,
+  REPEAT_UNMATCHED_CLEAR_SQL,
+  UNMATCHED_CLEAR_SQL,
+} from './alarms.sql';
 
 /** What happened to an alarm, as told to live listeners. */
 export type AlarmChange = 'raised' | 'repeated' | 'cleared' | 'unmatched_clear' | 'acked';
 
-// One statement, so two raises racing (here or on another instance) end as one
-// open row with a repeat, never as a unique violation. Absent value/limit on a
-// repeat keep the previous ones rather than blanking them.
-const RAISE_SQL = `
-  INSERT INTO alarms AS a (sn, line, code, active, raised_at, raised_value, raised_limit,
-                           last_at, last_value, last_limit)
-  VALUES ($1, $2, $3, true, $4, $5, $6, $4, $5, $6)
-  ON CONFLICT (sn, line, code) WHERE active DO UPDATE SET
-    last_at = EXCLUDED.last_at,
-    last_value = COALESCE(EXCLUDED.last_value, a.last_value),
-    last_limit = COALESCE(EXCLUDED.last_limit, a.last_limit),
-    repeat_count = a.repeat_count + 1,
-    updated_at = now()
-  RETURNING id, (xmax = 0) AS inserted`;
+export const ALARMS_PRUNE_JOB = 'alarms.prune';
 
-const CLEAR_SQL = `
-  UPDATE alarms SET active = false, cleared_at = $4, clear_value = $5, updated_at = now()
-   WHERE sn = $1 AND line = $2 AND code = $3 AND active
-  RETURNING id`;
-
-// A device whose condition chatters (raise, clear, raise…) must not add an
-// episode per flip: a raise within ALARM_REOPEN_S ($7) of the clear of the
-// same alarm reopens that episode and counts a repeat.
-const REOPEN_SQL = `
-  UPDATE alarms a SET active = true, cleared_at = NULL, clear_value = NULL, last_at = $4,
-         last_value = COALESCE($5, a.last_value), last_limit = COALESCE($6, a.last_limit),
-         repeat_count = a.repeat_count + 1, updated_at = now()
-   WHERE a.id = (SELECT id FROM alarms WHERE sn = $1 AND line = $2 AND code = $3
-                  ORDER BY id DESC LIMIT 1)
-     AND NOT a.active AND NOT a.unmatched_clear
-     AND a.cleared_at >= $4::timestamptz - make_interval(secs => $7)
-  RETURNING a.id`;
-
-// Likewise clears with nothing open: repeats within DEVICE_EVENTS_COALESCE_S ($6)
-// count on the last such row.
-const REPEAT_UNMATCHED_CLEAR_SQL = `
-  UPDATE alarms a SET repeat_count = a.repeat_count + 1, last_at = $4,
-         clear_value = COALESCE($5, a.clear_value), updated_at = now()
-   WHERE a.id = (SELECT id FROM alarms WHERE sn = $1 AND line = $2 AND code = $3
-                  ORDER BY id DESC LIMIT 1)
-     AND a.unmatched_clear
-     AND COALESCE(a.last_at, a.cleared_at) >= $4::timestamptz - make_interval(secs => $6)
-  RETURNING a.id`;
-
-const UNMATCHED_CLEAR_SQL = `
-  INSERT INTO alarms (sn, line, code, active, cleared_at, clear_value, unmatched_clear)
-  VALUES ($1, $2, $3, false, $4, $5, true)
-  RETURNING id`;
-
-const ACK_SQL = `
-  UPDATE alarms SET acked_at = now(), acked_by = $2, ack_note = $3, updated_at = now()
-   WHERE id = $1 AND acked_at IS NULL
-  RETURNING id`;
-
+/**
+ * Alarm episodes: raised, repeated, cleared, acknowledged. Closed alarms
+ * cleared more than ALARMS_KEEP_DAYS ago are deleted hourly, in batches; open
+ * ones stay however old they are.
+ */
 @Injectable()
-export class AlarmsService {
+export class AlarmsService implements OnModuleInit, OnModuleDestroy {
+  private readonly log = new Logger('Alarms');
   private readonly perDevice = new KeyedSerializer();
+  private stopping = false;
 
   constructor(
     @InjectRepository(Alarm) private readonly repo: Repository<Alarm>,
+    private readonly sql: SqlRunner,
+    private readonly jobs: PeriodicJobs,
     private readonly live: LiveFeed,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  onModuleInit(): void {
+    this.jobs.register({ name: ALARMS_PRUNE_JOB, ...PRUNE_SCHEDULE, run: () => this.prune() });
+  }
+
+  onModuleDestroy(): void {
+    this.stopping = true;
+  }
+
+  /**
+   * Deletes closed alarms cleared more than ALARMS_KEEP_DAYS ago, in batches
+   * (the hourly job; tests pass a smaller plan). Returns the rows deleted.
+   */
+  async prune(plan: PrunePlan = PRUNE_PLAN): Promise<number> {
+    const days = this.config.retention.alarmsDays;
+    const deleted = await pruneInBatches(
+      (limit) => this.sql.run(PRUNE_CLOSED_ALARMS_BATCH, [days, limit]),
+      plan,
+      { stopped: () => this.stopping },
+    );
+    if (deleted > 0) this.log.log(`deleted ${deleted} alarms rows cleared over ${days} days ago`);
+    return deleted;
+  }
 
   /** Applies one `alarm` message at its trusted time; per device in arrival order. */
   apply(sn: string, msg: AlarmMsg, at: Date): Promise<{ alarm: Alarm; change: AlarmChange }> {
@@ -86,44 +90,43 @@ export class AlarmsService {
       const { alarmReopenS, deviceEventsCoalesceS } = this.config.ingest;
       if (msg.active) {
         const values = [...key, at, msg.value ?? null, msg.limit ?? null];
-        const [reopened] = await this.repo.query<[{ id: string }[], number]>(REOPEN_SQL, [
+        const [reopened] = await this.sql.rows<{ id: string }>(REOPEN_SQL, [
           ...values,
           alarmReopenS,
         ]);
-        if (reopened.length > 0) {
-          id = reopened[0].id;
+        if (reopened) {
+          id = reopened.id;
           change = 'repeated';
         } else {
-          const [row] = await this.repo.query<{ id: string; inserted: boolean }[]>(
-            RAISE_SQL,
-            values,
-          );
+          const [row] = await this.sql.rows<{ id: string; inserted: boolean }>(RAISE_SQL, values);
           id = row.id;
           change = row.inserted ? 'raised' : 'repeated';
         }
       } else {
-        // UPDATE … RETURNING through TypeORM's query() yields [rows, count].
-        const [closed] = await this.repo.query<[{ id: string }[], number]>(CLEAR_SQL, [
+        const [closed] = await this.sql.rows<{ id: string }>(CLEAR_SQL, [
           ...key,
           at,
           msg.value ?? null,
         ]);
-        if (closed.length > 0) {
-          id = closed[0].id;
+        if (closed) {
+          id = closed.id;
           change = 'cleared';
         } else {
-          const [repeated] = await this.repo.query<[{ id: string }[], number]>(
-            REPEAT_UNMATCHED_CLEAR_SQL,
-            [...key, at, msg.value ?? null, deviceEventsCoalesceS],
-          );
-          const [row] =
-            repeated.length > 0
-              ? repeated
-              : await this.repo.query<{ id: string }[]>(UNMATCHED_CLEAR_SQL, [
-                  ...key,
-                  at,
-                  msg.value ?? null,
-                ]);
+          const [repeated] = await this.sql.rows<{ id: string }>(REPEAT_UNMATCHED_CLEAR_SQL, [
+            ...key,
+            at,
+            msg.value ?? null,
+            deviceEventsCoalesceS,
+          ]);
+          const row =
+            repeated ??
+            (
+              await this.sql.rows<{ id: string }>(UNMATCHED_CLEAR_SQL, [
+                ...key,
+                at,
+                msg.value ?? null,
+              ])
+            )[0];
           id = row.id;
           change = 'unmatched_clear';
         }
@@ -162,13 +165,9 @@ export class AlarmsService {
     actor: Actor | null,
     note?: string,
   ): Promise<{ alarm: Alarm; first: boolean }> {
-    const [updated] = await this.repo.query<[{ id: string }[], number]>(ACK_SQL, [
-      id,
-      actor?.name ?? 'anonymous',
-      note ?? null,
-    ]);
+    const updated = await this.sql.run(ACK_SQL, [id, actor?.name ?? 'anonymous', note ?? null]);
     const alarm = await this.get(id);
-    const first = updated.length > 0;
+    const first = updated > 0;
     if (first) this.publish(alarm, 'acked', alarm.ackedAt ?? new Date());
     return { alarm, first };
   }

@@ -17,7 +17,7 @@ export class StatusChangeTracker {
 
   changes(sn: string, atMs: number, lines: StatusLine[]): StatusLine[] {
     let known = this.bySn.get(sn);
-    if (!known) this.bySn.set(sn, (known = new Map()));
+    if (!known) this.bySn.set(sn, (known = new Map<number, Known>()));
     const out: StatusLine[] = [];
     for (const l of lines) {
       const cause = l.cause ?? 'unknown';

@@ -1,11 +1,32 @@
-import { HttpException, Injectable, Logger } from '@nestjs/common';
+import {
+  HttpException,
+  Inject,
+  Injectable,
+  Logger,
+  OnModuleDestroy,
+  OnModuleInit,
+} from '@nestjs/common';
 import { isDatabaseUnavailable } from '../database/database-errors';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import {
+  PRUNE_PLAN,
+  PRUNE_SCHEDULE,
+  PrunePlan,
+  pruneInBatches,
+} from '../database/prune-in-batches';
+import { SqlRunner } from '../database/sql-runner';
+import { PeriodicJobs } from '../jobs/periodic-jobs';
 import { Actor } from '../identity/roles';
 import { escapeControlChars } from '../common/control-chars';
+import { newestFirstPage } from '../common/newest-first-page';
 import { AuditActionName } from './audit-actions';
 import { AuditEntry, AuditOutcome } from './audit-entry.entity';
+import { PRUNE_AUDIT_LOG_BATCH } from './audit.sql';
+import { AuditPage, ListAuditQuery } from './dto/audit.dto';
+
+export const AUDIT_PRUNE_JOB = 'audit.prune';
 
 export interface AuditInput {
   actor?: Actor | null;
@@ -40,12 +61,49 @@ function httpMessage(err: HttpException): string {
   return Array.isArray(message) ? message.join('; ') : String(message ?? err.message);
 }
 
-/** Append-only trail; recording never fails the action it describes. */
+/**
+ * Append-only trail; recording never fails the action it describes. Entries
+ * older than AUDIT_KEEP_DAYS are deleted hourly, in batches.
+ */
 @Injectable()
-export class AuditService {
+export class AuditService implements OnModuleInit, OnModuleDestroy {
   private readonly log = new Logger('Audit');
+  private stopping = false;
 
-  constructor(@InjectRepository(AuditEntry) private readonly repo: Repository<AuditEntry>) {}
+  constructor(
+    @InjectRepository(AuditEntry) private readonly repo: Repository<AuditEntry>,
+    private readonly sql: SqlRunner,
+    private readonly jobs: PeriodicJobs,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    this.jobs.register({ name: AUDIT_PRUNE_JOB, ...PRUNE_SCHEDULE, run: () => this.prune() });
+  }
+
+  onModuleDestroy(): void {
+    this.stopping = true;
+  }
+
+  /** The trail, newest first, filtered by exact action, target, actor and outcome. */
+  list(q: ListAuditQuery): Promise<AuditPage> {
+    return newestFirstPage(this.repo, q, ['action', 'target', 'actor', 'outcome']);
+  }
+
+  /**
+   * Deletes entries older than AUDIT_KEEP_DAYS, in batches (the hourly job;
+   * tests pass a smaller plan). Returns the rows deleted.
+   */
+  async prune(plan: PrunePlan = PRUNE_PLAN): Promise<number> {
+    const days = this.config.retention.auditDays;
+    const deleted = await pruneInBatches(
+      (limit) => this.sql.run(PRUNE_AUDIT_LOG_BATCH, [days, limit]),
+      plan,
+      { stopped: () => this.stopping },
+    );
+    if (deleted > 0) this.log.log(`deleted ${deleted} audit_log rows older than ${days} days`);
+    return deleted;
+  }
 
   /**
    * Runs `fn` and records its outcome whatever it is: `ok` (with `okStatus`

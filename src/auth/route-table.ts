@@ -43,7 +43,8 @@ export class RouteTable implements OnApplicationBootstrap {
   routes(): HttpRoute[] {
     const out: HttpRoute[] = [];
     for (const wrapper of this.discovery.getControllers()) {
-      const { metatype, instance } = wrapper;
+      const metatype = wrapper.metatype;
+      const instance = wrapper.instance as object | undefined;
       if (!metatype || !instance) continue;
       const prefixes = asArray(Reflect.getMetadata(PATH_METADATA, metatype) as unknown);
       const proto = Object.getPrototypeOf(instance) as object;

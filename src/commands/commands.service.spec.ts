@@ -74,7 +74,9 @@ function setup() {
       rows.delete(id);
     }),
     byId: jest.fn(async (id: string) => rows.get(id) ?? null),
-    byIdempotencyKey: jest.fn(async (_actor: string, _key: string): Promise<Command | null> => null),
+    byIdempotencyKey: jest.fn(
+      async (_actor: string, _key: string): Promise<Command | null> => null,
+    ),
   };
   const publisher = {
     connected: true,
@@ -193,7 +195,13 @@ describe('CommandsService.dispatch', () => {
     expect(t.calls).toEqual(['insert', 'publish (stored)', 'arm', 'announce']);
 
     const published = t.publisher.publish.mock.calls[0][0];
-    expect(published).toMatchObject({ sn: SN, type: 'switch', lines: [1, 2], on: true, id: row.id });
+    expect(published).toMatchObject({
+      sn: SN,
+      type: 'switch',
+      lines: [1, 2],
+      on: true,
+      id: row.id,
+    });
     expect(published.id).toMatch(/^c-[A-Za-z0-9_-]{22}$/);
     expect(published.ts).toBeGreaterThanOrEqual(Math.floor(before / 1000));
     expect(row).toMatchObject({

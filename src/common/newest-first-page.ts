@@ -5,7 +5,8 @@ type LogRow = { id: string; at: Date };
 
 /**
  * One page of an append-only log table (audit, rejections), newest first,
- * filtered by exact matches on whichever of `fields` the query sets.
+ * filtered by exact matches on whichever of `fields` the query sets. For the
+ * table's owning service: controllers hold no repository.
  */
 export async function newestFirstPage<T extends LogRow, Q extends PaginationQuery>(
   repo: Repository<T>,

@@ -71,7 +71,7 @@ function message(a: ValidationArguments | undefined): string {
  */
 export function IsTimestamp(options?: ValidationOptions) {
   return applyDecorators(
-    Transform(({ value }) =>
+    Transform(({ value }: { value: unknown }) =>
       typeof value === 'string' ? (parseTimestamp(value) ?? value) : value,
     ),
     ValidateBy(

@@ -3,13 +3,14 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { KeyedSerializer } from '../lib/keyed-serializer';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { pgPool } from '../database/pg-pool';
+import { SqlRunner } from '../database/sql-runner';
 import { ConfigRequestMsg } from '../protocol/device-messages';
 import { LiveFeed } from '../live/live-feed.service';
 import { DeviceHistory } from './device-history.service';
 import { Concentrator, ConcentratorState } from './entities/concentrator.entity';
 import { initialConfig } from './initial-config';
 import { ConcentratorLifecycle } from '../lifecycle/concentrator-lifecycle';
+import { FLUSH_LAST_SEEN, SWEEP_OFFLINE } from './concentrators.sql';
 
 export interface CachedConcentrator {
   sn: string;
@@ -49,6 +50,7 @@ export class ConcentratorRegistry implements OnModuleInit, OnApplicationShutdown
     private readonly lifecycle: ConcentratorLifecycle,
     private readonly live: LiveFeed,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly sql: SqlRunner,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -93,6 +95,20 @@ export class ConcentratorRegistry implements OnModuleInit, OnApplicationShutdown
 
   get(sn: string): CachedConcentrator | undefined {
     return this.devices.get(sn);
+  }
+
+  /** Online as this instance knows it; false for a serial it has not cached. */
+  isOnline(sn: string): boolean {
+    return this.devices.get(sn)?.online ?? false;
+  }
+
+  /**
+   * The desired report period was changed (ConcentratorsService wrote the
+   * row): the cache follows at once rather than at its next reload.
+   */
+  reportPeriodChanged(sn: string, reportS: number | null): void {
+    const dev = this.devices.get(sn);
+    if (dev) dev.reportS = reportS;
   }
 
   count(pred: (d: CachedConcentrator) => boolean): number {
@@ -171,7 +187,7 @@ export class ConcentratorRegistry implements OnModuleInit, OnApplicationShutdown
       .orIgnore()
       .returning('sn')
       .execute();
-    if (res.raw.length === 0) {
+    if ((res.raw as unknown[]).length === 0) {
       // Registered meanwhile (through the API, or by another instance): the row is the truth.
       this.put(await this.repo.findOneByOrFail({ sn }));
       return this.devices.get(sn)!;
@@ -229,6 +245,11 @@ export class ConcentratorRegistry implements OnModuleInit, OnApplicationShutdown
     }, dev.sn);
   }
 
+  /**
+   * What a config_request says about the device itself (firmware, model,
+   * line count, io): cache and row. The ingestion pipeline calls it before
+   * any feature handles the message, so they all see it.
+   */
   async recordConfigRequest(dev: CachedConcentrator, msg: ConfigRequestMsg): Promise<void> {
     dev.lineCount = msg.lines;
     dev.fw = msg.fw;
@@ -263,12 +284,7 @@ export class ConcentratorRegistry implements OnModuleInit, OnApplicationShutdown
     }
     this.seenDirty.clear();
     try {
-      await this.repo.query(
-        `UPDATE concentrators c SET last_seen_at = to_timestamp(u.ms / 1000.0)
-           FROM unnest($1::text[], $2::float8[]) AS u(sn, ms)
-          WHERE c.sn = u.sn AND (c.last_seen_at IS NULL OR c.last_seen_at < to_timestamp(u.ms / 1000.0))`,
-        [sns, times],
-      );
+      await this.sql.run(FLUSH_LAST_SEEN, [sns, times]);
     } catch (err) {
       this.log.error(`last-seen flush failed: ${(err as Error).message}`);
     }
@@ -279,13 +295,10 @@ export class ConcentratorRegistry implements OnModuleInit, OnApplicationShutdown
     // Write what this instance has seen first, so silence is judged on fresh times.
     await this.flushSeen();
     try {
-      const { rows } = await pgPool(this.repo.manager.connection).query<{ sn: string }>(
-        `UPDATE concentrators SET online = false, online_changed_at = now(), updated_at = now()
-          WHERE online AND (last_seen_at IS NULL OR
-                last_seen_at < now() - make_interval(secs => greatest(3 * coalesce(report_s, $2), $1)))
-          RETURNING sn`,
-        [this.config.ingest.offlineMinS, this.config.deviceDefaults.reportS],
-      );
+      const rows = await this.sql.rows<{ sn: string }>(SWEEP_OFFLINE, [
+        this.config.ingest.offlineMinS,
+        this.config.deviceDefaults.reportS,
+      ]);
       for (const { sn } of rows) {
         const d = this.devices.get(sn);
         if (d) d.online = false;

@@ -1,13 +1,14 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CredentialsModule } from '../credentials/credentials.module';
+import { JobsModule } from '../jobs/jobs.module';
 import { LifecycleModule } from '../lifecycle/lifecycle.module';
 import { ConcentratorsController } from './concentrators.controller';
 import { HistoryController } from './history.controller';
 import { ConcentratorsService } from './concentrators.service';
 import { DeviceHistory } from './device-history.service';
 import { ConcentratorRegistry } from './concentrator-registry.service';
-import { ConcentratorLine } from './entities/concentrator-line.entity';
+import { LineName } from './entities/line-name.entity';
 import { Concentrator } from './entities/concentrator.entity';
 import { DeviceEvent } from './entities/device-event.entity';
 import { AuditModule } from '../audit/audit.module';
@@ -16,8 +17,9 @@ import { LiveModule } from '../live/live.module';
 /** The registry: concentrators, their line names and their history. */
 @Module({
   imports: [
-    TypeOrmModule.forFeature([Concentrator, ConcentratorLine, DeviceEvent]),
+    TypeOrmModule.forFeature([Concentrator, LineName, DeviceEvent]),
     LifecycleModule,
+    JobsModule,
     CredentialsModule,
 
     AuditModule,

@@ -6,7 +6,7 @@ import {
   NotFoundException,
 } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Brackets, Repository } from 'typeorm';
+import { Brackets, In, Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { Actor } from '../identity/roles';
 import { Page } from '../common/pagination.dto';
@@ -20,12 +20,46 @@ import {
   LineView,
   UpdateConcentratorDto,
 } from './dto/concentrator.dto';
-import { ConcentratorLine } from './entities/concentrator-line.entity';
-import { Concentrator, ConcentratorState } from './entities/concentrator.entity';
+import { Concentrator, ConcentratorState, SyncState } from './entities/concentrator.entity';
+import { LineName } from './entities/line-name.entity';
 import { initialConfig } from './initial-config';
 import { AuditActionName } from '../audit/audit-actions';
 import { CredentialsService } from '../credentials/credentials.service';
 import { ConcentratorLifecycle } from '../lifecycle/concentrator-lifecycle';
+
+/** A concentrator's desired config: all three set, or none (the device keeps its own). */
+export interface DesiredConfig {
+  reportS: number;
+  heartbeatS: number;
+  deltaPct: number;
+}
+
+export interface DesiredConfigState {
+  /** null when none is set: then nothing is pushed. */
+  desired: DesiredConfig | null;
+  sync: SyncState | null;
+  /** The command that carries the current value (null until one is sent). */
+  commandId: string | null;
+}
+
+function desiredConfig(
+  c: Pick<Concentrator, 'reportS' | 'heartbeatS' | 'deltaPct'>,
+): DesiredConfig | null {
+  if (c.reportS === null || c.heartbeatS === null || c.deltaPct === null) return null;
+  return { reportS: c.reportS, heartbeatS: c.heartbeatS, deltaPct: c.deltaPct };
+}
+
+/** What dashboards show of a concentrator beside its lines' latest values. */
+export type ConcentratorSummary = Pick<
+  Concentrator,
+  'sn' | 'name' | 'site' | 'online' | 'lastSeenAt' | 'clockSkew'
+>;
+
+/**
+ * The highest line number another owner holds values for (telemetry's latest
+ * values); 0 when none. Plugged in from above: the registry may not import it.
+ */
+export type HighestLineSource = (sn: string) => Promise<number>;
 
 export function toView(c: Concentrator): ConcentratorView {
   return {
@@ -57,13 +91,20 @@ export function toView(c: Concentrator): ConcentratorView {
 export class ConcentratorsService {
   constructor(
     @InjectRepository(Concentrator) private readonly repo: Repository<Concentrator>,
-    @InjectRepository(ConcentratorLine) private readonly lines: Repository<ConcentratorLine>,
+    @InjectRepository(LineName) private readonly lineNames: Repository<LineName>,
     private readonly registry: ConcentratorRegistry,
     private readonly lifecycle: ConcentratorLifecycle,
     private readonly credentials: CredentialsService,
     private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  private highestKnownLine: HighestLineSource = () => Promise.resolve(0);
+
+  /** Lines with values but no name count too in listLines (telemetry plugs itself in). */
+  useHighestKnownLine(source: HighestLineSource): void {
+    this.highestKnownLine = source;
+  }
 
   /** Registry changes are audited whatever their outcome. */
   private audited<T>(
@@ -159,7 +200,9 @@ export class ConcentratorsService {
       .orIgnore()
       .returning('sn')
       .execute();
-    if (res.raw.length === 0) throw new ConflictException(`concentrator ${dto.sn} already exists`);
+    if ((res.raw as unknown[]).length === 0) {
+      throw new ConflictException(`concentrator ${dto.sn} already exists`);
+    }
     const c = await this.get(dto.sn);
     this.registry.put(c);
     await this.lifecycle.publish({ sn: c.sn, change: 'registered', actor: actor?.name ?? null });
@@ -259,15 +302,40 @@ export class ConcentratorsService {
     });
   }
 
+  /** Lines 1 … the highest of the reported line count, a named line and a line with values. */
   async listLines(sn: string): Promise<LineView[]> {
     const c = await this.get(sn);
-    const named = await this.lines.find({ where: { sn }, order: { line: 'ASC' } });
-    const byLine = new Map(named.map((l) => [l.line, l.name]));
-    const count = Math.max(c.lineCount ?? 0, ...named.map((l) => l.line), 0);
+    const [names, withValues] = await Promise.all([
+      this.lineNamesOf(sn),
+      this.highestKnownLine(sn),
+    ]);
+    const count = Math.max(c.lineCount ?? 0, ...names.keys(), withValues, 0);
     return Array.from({ length: count }, (_, i) => ({
       line: i + 1,
-      name: byLine.get(i + 1) ?? null,
+      name: names.get(i + 1) ?? null,
     }));
+  }
+
+  /** Operator-given names of one concentrator's lines, by line. */
+  async lineNamesOf(sn: string): Promise<Map<number, string>> {
+    const rows = await this.lineNames.find({ where: { sn }, order: { line: 'ASC' } });
+    return new Map(rows.map((r) => [r.line, r.name]));
+  }
+
+  /** The same for many concentrators, by serial; a serial without named lines is absent. */
+  async lineNamesOfMany(sns: readonly string[]): Promise<Map<string, Map<number, string>>> {
+    const out = new Map<string, Map<number, string>>();
+    if (sns.length === 0) return out;
+    const rows = await this.lineNames.find({
+      where: { sn: In([...sns]) },
+      order: { sn: 'ASC', line: 'ASC' },
+    });
+    for (const r of rows) {
+      let names = out.get(r.sn);
+      if (!names) out.set(r.sn, (names = new Map<number, string>()));
+      names.set(r.line, r.name);
+    }
+    return out;
   }
 
   renameLine(
@@ -288,12 +356,89 @@ export class ConcentratorsService {
         `line ${line} is beyond the concentrator's ${c.lineCount} lines`,
       );
     }
-    await this.lines
+    await this.lineNames
       .createQueryBuilder()
       .insert()
       .values({ sn, line, name })
       .orUpdate(['name'], ['sn', 'line'])
       .execute();
     return { line, name };
+  }
+
+  /** A page of managed concentrators in serial order, of one site or all (the fleet overview). */
+  async managedPage(q: {
+    site?: string;
+    limit: number;
+    offset: number;
+  }): Promise<{ items: ConcentratorSummary[]; total: number }> {
+    const [items, total] = await this.repo.findAndCount({
+      where: { state: 'managed', ...(q.site ? { site: q.site } : {}) },
+      order: { sn: 'ASC' },
+      take: q.limit,
+      skip: q.offset,
+    });
+    return { items, total };
+  }
+
+  // ---- desired config: desired-state decides, the registry stores -----------
+
+  /** The desired config of a registered concentrator (404 otherwise). */
+  async desiredConfigOf(sn: string): Promise<DesiredConfigState> {
+    const c = await this.get(sn);
+    return { desired: desiredConfig(c), sync: c.configSync, commandId: c.configCommandId };
+  }
+
+  /** The config to send: null unless the concentrator is managed and has one set. */
+  async configToPush(sn: string): Promise<DesiredConfig | null> {
+    const c = await this.repo.findOneBy({ sn, state: 'managed' });
+    return c && desiredConfig(c);
+  }
+
+  /**
+   * A new desired config: pending, carried by no command yet. The registry
+   * judges silence by report_s, so its cache follows at once.
+   */
+  async setDesiredConfig(sn: string, config: DesiredConfig): Promise<void> {
+    await this.repo.update(
+      { sn },
+      {
+        reportS: config.reportS,
+        heartbeatS: config.heartbeatS,
+        deltaPct: config.deltaPct,
+        configSync: 'pending',
+        configCommandId: null,
+        updatedAt: new Date(),
+      },
+    );
+    this.registry.reportPeriodChanged(sn, config.reportS);
+  }
+
+  /**
+   * Records the command that carries `config`; false (nothing recorded) when
+   * the desired config changed meanwhile: a newer push carries that one.
+   */
+  async recordConfigPushed(sn: string, config: DesiredConfig, commandId: string): Promise<boolean> {
+    const res = await this.repo.update(
+      { sn, reportS: config.reportS, heartbeatS: config.heartbeatS, deltaPct: config.deltaPct },
+      { configSync: 'pending', configCommandId: commandId },
+    );
+    return !!res.affected;
+  }
+
+  /** The device answered the command carrying its config; nothing when another command carries it now. */
+  async recordConfigSettled(sn: string, commandId: string, sync: SyncState): Promise<void> {
+    await this.repo.update({ sn, configCommandId: commandId }, { configSync: sync });
+  }
+
+  // ---- fleet operations (upgrade campaigns) ----------------------------------
+
+  /** The managed concentrators of a site, in serial order. */
+  managedAtSite(site: string): Promise<Concentrator[]> {
+    return this.repo.find({ where: { site, state: 'managed' }, order: { sn: 'ASC' } });
+  }
+
+  /** The registered concentrators among `sns`, in any state; unknown serials are absent. */
+  bySerials(sns: readonly string[]): Promise<Concentrator[]> {
+    return this.repo.findBy({ sn: In([...sns]) });
   }
 }

@@ -11,9 +11,18 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { FindOptionsWhere, In, Repository } from 'typeorm';
 import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import {
+  PRUNE_PLAN,
+  PRUNE_SCHEDULE,
+  PrunePlan,
+  pruneInBatches,
+} from '../database/prune-in-batches';
+import { SqlRunner } from '../database/sql-runner';
+import { PeriodicJobs } from '../jobs/periodic-jobs';
 import { DeviceEventPage, ListDeviceEventsQuery } from './dto/history.dto';
 import { Concentrator } from './entities/concentrator.entity';
 import { DeviceEvent, DeviceEventKind } from './entities/device-event.entity';
+import { ADD_REPEATS, PRUNE_DEVICE_EVENTS_BATCH } from './device-events.sql';
 import { EventCoalescer, EventSlot, coalesceKey } from './event-coalescer';
 import {
   ConcentratorLifecycle,
@@ -41,13 +50,7 @@ const HISTORY_KIND: Record<LifecycleChange, DeviceEventKind | null> = {
 
 const FLUSH_MS = 1000;
 
-// Adds the repeats counted in memory to their rows: one statement for all of them.
-const ADD_REPEATS_SQL = `
-  UPDATE device_events e
-     SET occurrences = e.occurrences + u.n,
-         last_at = greatest(coalesce(e.last_at, e.at), to_timestamp(u.last_ms / 1000.0))
-    FROM unnest($1::bigint[], $2::int[], $3::float8[]) AS u(id, n, last_ms)
-   WHERE e.id = u.id`;
+export const DEVICE_EVENTS_PRUNE_JOB = 'device-events.prune';
 
 /**
  * Connectivity, discovery and registry history; also fanned out to live
@@ -57,6 +60,7 @@ const ADD_REPEATS_SQL = `
  * is a row, written at once; identical repeats in that window only raise its
  * `occurrences` and `last_at`, counted in memory and written once a second,
  * so a flapping or hostile device costs neither a row nor a query per message.
+ * Rows older than DEVICE_EVENTS_KEEP_DAYS are deleted hourly, in batches.
  */
 @Injectable()
 export class DeviceHistory implements OnModuleInit, OnModuleDestroy, OnApplicationShutdown {
@@ -65,6 +69,7 @@ export class DeviceHistory implements OnModuleInit, OnModuleDestroy, OnApplicati
   private readonly coalescer: EventCoalescer;
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
+  private stopping = false;
   /** Events written as rows, coalesced into an open row, or lost (database refused): for /health and /metrics. */
   readonly counts = { written: 0, coalesced: 0, unrecorded: 0 };
 
@@ -72,7 +77,9 @@ export class DeviceHistory implements OnModuleInit, OnModuleDestroy, OnApplicati
     @InjectRepository(DeviceEvent) private readonly repo: Repository<DeviceEvent>,
     @InjectRepository(Concentrator) private readonly concentrators: Repository<Concentrator>,
     private readonly lifecycle: ConcentratorLifecycle,
-    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly sql: SqlRunner,
+    private readonly jobs: PeriodicJobs,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.coalescer = new EventCoalescer(config.ingest.deviceEventsCoalesceS * 1000);
   }
@@ -80,9 +87,15 @@ export class DeviceHistory implements OnModuleInit, OnModuleDestroy, OnApplicati
   onModuleInit(): void {
     this.timer = setInterval(() => void this.flush(), FLUSH_MS).unref();
     this.unsubscribe = this.lifecycle.subscribe((e) => this.onLifecycle(e));
+    this.jobs.register({
+      name: DEVICE_EVENTS_PRUNE_JOB,
+      ...PRUNE_SCHEDULE,
+      run: () => this.prune(),
+    });
   }
 
   onModuleDestroy(): void {
+    this.stopping = true;
     clearInterval(this.timer);
     this.unsubscribe?.();
   }
@@ -155,6 +168,21 @@ export class DeviceHistory implements OnModuleInit, OnModuleDestroy, OnApplicati
     else this.counts.unrecorded += this.coalescer.markLost(offer.slot);
   }
 
+  /**
+   * Deletes events older than DEVICE_EVENTS_KEEP_DAYS, in batches (the hourly
+   * job; tests pass a smaller plan). Returns the rows deleted.
+   */
+  async prune(plan: PrunePlan = PRUNE_PLAN): Promise<number> {
+    const days = this.config.retention.deviceEventsDays;
+    const deleted = await pruneInBatches(
+      (limit) => this.sql.run(PRUNE_DEVICE_EVENTS_BATCH, [days, limit]),
+      plan,
+      { stopped: () => this.stopping },
+    );
+    if (deleted > 0) this.log.log(`deleted ${deleted} device_events rows older than ${days} days`);
+    return deleted;
+  }
+
   /** Writes the repeats counted so far into their rows (timer, shutdown, tests). */
   flush(): Promise<void> {
     // Single flight: a slow database must not stack up writes of the same counts.
@@ -168,7 +196,7 @@ export class DeviceHistory implements OnModuleInit, OnModuleDestroy, OnApplicati
       const taken = dirty.map((s) => ({ s, n: s.pending, last: s.pendingLastMs }));
       for (const t of taken) t.s.pending = 0;
       try {
-        await this.repo.query(ADD_REPEATS_SQL, [
+        await this.sql.run(ADD_REPEATS, [
           taken.map((t) => t.s.id as string),
           taken.map((t) => t.n),
           taken.map((t) => t.last),

@@ -2,16 +2,16 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CommandsModule } from '../commands/commands.module';
 import { ConcentratorsModule } from '../concentrators/concentrators.module';
-import { Concentrator } from '../concentrators/entities/concentrator.entity';
 import { DesiredStateController } from './desired-state.controller';
 import { DesiredState } from './desired-state.entity';
 import { DesiredStateService } from './desired-state.service';
+import { DesiredStateStore } from './desired-state.store';
 import { AuditModule } from '../audit/audit.module';
 import { IngestionModule } from '../ingestion/ingestion.module';
 
 @Module({
   imports: [
-    TypeOrmModule.forFeature([Concentrator, DesiredState]),
+    TypeOrmModule.forFeature([DesiredState]),
     ConcentratorsModule,
     CommandsModule,
 
@@ -19,7 +19,7 @@ import { IngestionModule } from '../ingestion/ingestion.module';
     IngestionModule,
   ],
   controllers: [DesiredStateController],
-  providers: [DesiredStateService],
+  providers: [DesiredStateService, DesiredStateStore],
   exports: [DesiredStateService],
 })
 export class DesiredStateModule {}

@@ -5,9 +5,6 @@ import {
   Logger,
   OnModuleInit,
 } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
-import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { AuditService } from '../audit/audit.service';
 import { Actor } from '../identity/roles';
 import { Command } from '../commands/command.entity';
@@ -16,7 +13,7 @@ import { CommandsService, OutgoingMessage } from '../commands/commands.service';
 import { ConcentratorsService } from '../concentrators/concentrators.service';
 import { ConcentratorRegistry } from '../concentrators/concentrator-registry.service';
 import { ConcentratorLifecycle } from '../lifecycle/concentrator-lifecycle';
-import { Concentrator, SyncState } from '../concentrators/entities/concentrator.entity';
+import { SyncState } from '../concentrators/entities/concentrator.entity';
 import { IngestionService } from '../ingestion/ingestion.service';
 import {
   ConfigCmd,
@@ -34,7 +31,8 @@ import {
   schedulesView,
   carrierView,
 } from './desired-state-views';
-import { DesiredKind, DesiredState } from './desired-state.entity';
+import { DesiredKind } from './desired-state.entity';
+import { DesiredStateStore } from './desired-state.store';
 import {
   ConfigDto,
   ConfigView,
@@ -50,14 +48,6 @@ const CONFIG_FIELDS = ConfigCmd.pick({ report_s: true, heartbeat_s: true, delta_
 const SCHEDULES = scheduleItemList(SCHEDULE_ITEM_SCHEMA);
 const PARAMS = paramsLineList(PARAMS_LINE_SCHEMA);
 
-/** The desired config, or null when none is set (all three columns are set together). */
-function desiredConfig(
-  c: Pick<Concentrator, 'reportS' | 'heartbeatS' | 'deltaPct'>,
-): { reportS: number; heartbeatS: number; deltaPct: number } | null {
-  if (c.reportS === null || c.heartbeatS === null || c.deltaPct === null) return null;
-  return { reportS: c.reportS, heartbeatS: c.heartbeatS, deltaPct: c.deltaPct };
-}
-
 interface Caller {
   actor: Actor | null;
   ip?: string;
@@ -68,6 +58,8 @@ interface Caller {
  * once when it is online, re-pushed (config, schedules, params, in that order)
  * on every config_request. A kind is `synced` only when the device acked the
  * command that carried its current value; an ack ok:false makes it `failed`.
+ * This service decides what to push and when; the config itself is stored by
+ * the registry (ConcentratorsService), schedules and params by DesiredStateStore.
  */
 @Injectable()
 export class DesiredStateService implements OnModuleInit {
@@ -81,13 +73,13 @@ export class DesiredStateService implements OnModuleInit {
     private readonly settlement: CommandSettlement,
     private readonly audit: AuditService,
     private readonly lifecycle: ConcentratorLifecycle,
-    @InjectRepository(Concentrator) private readonly concentratorRepo: Repository<Concentrator>,
-    @InjectRepository(DesiredState) private readonly repo: Repository<DesiredState>,
+    private readonly store: DesiredStateStore,
   ) {}
 
   onModuleInit(): void {
-    this.ingestion.on('config_request', async ({ dev, msg }) => {
-      await this.registry.recordConfigRequest(dev, msg);
+    // What the request says about the device the registry has recorded (ingestion); here
+    // it only means: give a managed device its desired state.
+    this.ingestion.on('config_request', async ({ dev }) => {
       if (dev.state === 'managed') await this.pushAll(dev.sn);
     });
     this.ingestion.on('schedules', ({ dev, msg, at }) =>
@@ -100,7 +92,7 @@ export class DesiredStateService implements OnModuleInit {
     // A concentrator adopted while online has been waiting for its config since
     // its config_request: give it now rather than at its next reconnect.
     this.lifecycle.subscribe((e) => {
-      if (e.change === 'adopted' && this.registry.get(e.sn)?.online) {
+      if (e.change === 'adopted' && this.registry.isOnline(e.sn)) {
         void this.pushAll(e.sn).catch((err: Error) =>
           this.log.warn(`push after adoption of ${e.sn} failed: ${err.message}`),
         );
@@ -111,25 +103,25 @@ export class DesiredStateService implements OnModuleInit {
   // ---- reads ----------------------------------------------------------------
 
   async getConfig(sn: string): Promise<ConfigView> {
-    const c = await this.concentrators.get(sn);
+    const c = await this.concentrators.desiredConfigOf(sn);
     return {
       sn,
-      desired: desiredConfig(c),
-      sync: c.configSync,
-      commandId: c.configCommandId,
-      command: carrierView(await this.carrier(c.configCommandId)),
+      desired: c.desired,
+      sync: c.sync,
+      commandId: c.commandId,
+      command: carrierView(await this.carrier(c.commandId)),
     };
   }
 
   async getSchedules(sn: string): Promise<SchedulesView> {
     await this.concentrators.get(sn);
-    const row = await this.repo.findOneBy({ sn, kind: 'schedules' });
+    const row = await this.store.find(sn, 'schedules');
     return schedulesView(sn, row, await this.carrier(row?.commandId ?? null));
   }
 
   async getParams(sn: string): Promise<ParamsView> {
     await this.concentrators.get(sn);
-    const row = await this.repo.findOneBy({ sn, kind: 'params' });
+    const row = await this.store.find(sn, 'params');
     return paramsView(sn, row, await this.carrier(row?.commandId ?? null));
   }
 
@@ -146,20 +138,11 @@ export class DesiredStateService implements OnModuleInit {
       'config',
     );
     await this.managed(sn);
-    await this.concentratorRepo.update(
-      { sn },
-      {
-        reportS: wire.report_s,
-        heartbeatS: wire.heartbeat_s,
-        deltaPct: wire.delta_pct,
-        configSync: 'pending',
-        configCommandId: null,
-        updatedAt: new Date(),
-      },
-    );
-    // The registry judges silence by report_s: it must not wait for its next reload.
-    const dev = this.registry.get(sn);
-    if (dev) dev.reportS = wire.report_s;
+    await this.concentrators.setDesiredConfig(sn, {
+      reportS: wire.report_s,
+      heartbeatS: wire.heartbeat_s,
+      deltaPct: wire.delta_pct,
+    });
     const pushed = await this.pushIfOnline(sn, 'config', caller);
     await this.recordChange(caller, 'config', sn, { ...dto }, pushed);
     return this.getConfig(sn);
@@ -193,14 +176,15 @@ export class DesiredStateService implements OnModuleInit {
     return this.getParams(sn);
   }
 
-  private async managed(sn: string): Promise<Concentrator> {
+  /** The concentrator's line count; 404 when unknown, 409 when it is not managed. */
+  private async managed(sn: string): Promise<{ lineCount: number | null }> {
     const c = await this.concentrators.get(sn);
     if (c.state !== 'managed') {
       throw new ConflictException(
         `concentrator ${sn} is pending: adopt it before setting its desired state`,
       );
     }
-    return c;
+    return { lineCount: c.lineCount };
   }
 
   private async storeDesired(
@@ -209,18 +193,7 @@ export class DesiredStateService implements OnModuleInit {
     value: ScheduleItem[] | ParamsLine[],
     caller: Caller,
   ): Promise<void> {
-    await this.repo.upsert(
-      {
-        sn,
-        kind,
-        desired: value as unknown as Record<string, unknown>[],
-        updatedAt: new Date(),
-        updatedBy: caller.actor?.name ?? 'system',
-        sync: 'pending',
-        commandId: null,
-      } as QueryDeepPartialEntity<DesiredState>,
-      ['sn', 'kind'],
-    );
+    await this.store.setDesired(sn, kind, value, caller.actor?.name ?? 'system');
   }
 
   private async recordChange(
@@ -244,7 +217,7 @@ export class DesiredStateService implements OnModuleInit {
   // ---- pushing --------------------------------------------------------------
 
   private async pushIfOnline(sn: string, kind: Kind, caller: Caller): Promise<string | null> {
-    return this.registry.get(sn)?.online ? this.push(sn, kind, caller) : null;
+    return this.registry.isOnline(sn) ? this.push(sn, kind, caller) : null;
   }
 
   /** Config, then schedules, then params: the order protocol.md §3 prescribes. */
@@ -286,9 +259,8 @@ export class DesiredStateService implements OnModuleInit {
     kind: Kind,
   ): Promise<{ message: OutgoingMessage; markCarrier: (id: string) => Promise<boolean> } | null> {
     if (kind === 'config') {
-      const c = await this.concentratorRepo.findOneBy({ sn, state: 'managed' });
-      const values = c && desiredConfig(c);
-      // Unset: the device keeps its own settings.
+      const values = await this.concentrators.configToPush(sn);
+      // Unset (or not managed): the device keeps its own settings.
       if (!values) return null;
       return {
         message: {
@@ -297,16 +269,10 @@ export class DesiredStateService implements OnModuleInit {
           heartbeat_s: values.heartbeatS,
           delta_pct: values.deltaPct,
         },
-        markCarrier: async (id) =>
-          !!(
-            await this.concentratorRepo.update(
-              { sn, ...values },
-              { configSync: 'pending', configCommandId: id },
-            )
-          ).affected,
+        markCarrier: (id) => this.concentrators.recordConfigPushed(sn, values, id),
       };
     }
-    const row = await this.repo.findOneBy({ sn, kind });
+    const row = await this.store.find(sn, kind);
     if (!row?.desired) return null;
     const message: OutgoingMessage =
       kind === 'schedules'
@@ -314,19 +280,7 @@ export class DesiredStateService implements OnModuleInit {
         : { type: 'params', lines: row.desired as unknown as ParamsLine[] };
     return {
       message,
-      markCarrier: async (id) => {
-        const res = await this.repo
-          .createQueryBuilder()
-          .update(DesiredState)
-          .set({ sync: 'pending', commandId: id })
-          .where('sn = :sn AND kind = :kind AND desired = :desired::jsonb', {
-            sn,
-            kind,
-            desired: JSON.stringify(row.desired),
-          })
-          .execute();
-        return !!res.affected;
-      },
+      markCarrier: (id) => this.store.recordCarrier(sn, kind, row.desired, id),
     };
   }
 
@@ -338,12 +292,9 @@ export class DesiredStateService implements OnModuleInit {
     if (!sync) return;
     try {
       if (cmd.type === 'config') {
-        await this.concentratorRepo.update(
-          { sn: cmd.sn, configCommandId: cmd.id },
-          { configSync: sync },
-        );
+        await this.concentrators.recordConfigSettled(cmd.sn, cmd.id, sync);
       } else {
-        await this.repo.update({ sn: cmd.sn, kind: cmd.type, commandId: cmd.id }, { sync });
+        await this.store.recordSettled(cmd.sn, cmd.type, cmd.id, sync);
       }
     } catch (err) {
       this.log.error(`sync state of ${cmd.sn} ${cmd.type}: ${(err as Error).message}`);
@@ -359,15 +310,6 @@ export class DesiredStateService implements OnModuleInit {
     at: Date,
     commandId: string | undefined,
   ): Promise<void> {
-    await this.repo.upsert(
-      {
-        sn,
-        kind,
-        reported: value as unknown as Record<string, unknown>[],
-        reportedAt: at,
-        reportedCommandId: commandId ?? null,
-      } as QueryDeepPartialEntity<DesiredState>,
-      ['sn', 'kind'],
-    );
+    await this.store.recordReport(sn, kind, value, at, commandId ?? null);
   }
 }

@@ -3,7 +3,6 @@ import { MulterModule } from '@nestjs/platform-express';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { join } from 'node:path';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { UpgradeCampaign } from '../upgrades/entities/upgrade-campaign.entity';
 import { FirmwareBlobStore } from './firmware-blob-store';
 import { FirmwareDownloadController } from './firmware-download.controller';
 import { FirmwareController } from './firmware.controller';
@@ -16,7 +15,7 @@ const blobDir = (config: AppConfig) => join(config.dataDir, 'firmware');
 
 @Module({
   imports: [
-    TypeOrmModule.forFeature([Firmware, UpgradeCampaign]),
+    TypeOrmModule.forFeature([Firmware]),
     MulterModule.registerAsync({
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => ({

@@ -12,11 +12,17 @@ import { AuditService } from '../audit/audit.service';
 import { Actor } from '../identity/roles';
 import { Page, PaginationQuery } from '../common/pagination.dto';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { UpgradeCampaign } from '../upgrades/entities/upgrade-campaign.entity';
 import { FirmwareView, UploadFirmwareDto } from './dto/firmware.dto';
 import { FirmwareBlobStore, IncomingImage } from './firmware-blob-store';
 import { Firmware } from './firmware.entity';
 import { firmwareDownloadPath, firmwareDownloadUrl } from './firmware-rules';
+
+/**
+ * A veto on deleting an image, plugged in by a module above firmware (upgrades:
+ * a running campaign installs it). Resolves to the refusal (answered 409), or
+ * null to let the deletion go ahead.
+ */
+export type FirmwareDeletionGuard = (firmwareId: string) => Promise<string | null>;
 
 export interface RegisterResult {
   firmware: Firmware;
@@ -27,9 +33,10 @@ export interface RegisterResult {
 /** Uploaded images: metadata in the database, bytes in the content-addressed store. */
 @Injectable()
 export class FirmwareService implements OnModuleInit {
+  private readonly deletionGuards = new Set<FirmwareDeletionGuard>();
+
   constructor(
     @InjectRepository(Firmware) private readonly repo: Repository<Firmware>,
-    @InjectRepository(UpgradeCampaign) private readonly campaigns: Repository<UpgradeCampaign>,
     private readonly store: FirmwareBlobStore,
     private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -177,14 +184,21 @@ export class FirmwareService implements OnModuleInit {
     return this.store.dir;
   }
 
-  /** Refused while a running campaign installs it (its devices still download it). */
+  /** Asks `guard` before every deletion; returns its removal. */
+  addDeletionGuard(guard: FirmwareDeletionGuard): () => void {
+    this.deletionGuards.add(guard);
+    return () => this.deletionGuards.delete(guard);
+  }
+
+  /** Refused (409) while a deletion guard objects, e.g. a running campaign installs it. */
   async remove(id: string, actor: Actor | null, ip?: string): Promise<void> {
     const f = await this.repo.findOneBy({ id });
     try {
       if (!f) throw new NotFoundException('firmware not found');
-      const running = await this.campaigns.findOneBy({ firmwareId: id, state: 'running' });
-      if (running)
-        throw new ConflictException(`campaign ${running.id} is still installing this image`);
+      for (const guard of this.deletionGuards) {
+        const refusal = await guard(id);
+        if (refusal) throw new ConflictException(refusal);
+      }
       await this.repo.delete({ id });
       await this.removeBlobIfUnused(f.sha256);
       await this.audit.record({

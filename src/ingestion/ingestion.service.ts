@@ -171,6 +171,17 @@ export class IngestionService implements OnModuleDestroy {
       return rejected('unknown_device');
     }
     const latch = new OutcomeLatch();
+    if (msg.type === 'config_request') {
+      // What the device says about itself (firmware, line count) is the registry's, recorded
+      // before any feature handles the request; a failure counts like a failing handler's.
+      try {
+        await this.registry.recordConfigRequest(dev, msg);
+      } catch (err) {
+        const reason = failureReason(err);
+        latch.set(dropped(reason));
+        this.logFailure(reason, topic, err, msg.type);
+      }
+    }
     const ctx: DeviceMessageContext = {
       dev,
       msg,

@@ -1,14 +1,37 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationShutdown,
+  OnModuleDestroy,
+  OnModuleInit,
+} from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import { newestFirstPage } from '../common/newest-first-page';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import {
+  PRUNE_PLAN,
+  PRUNE_SCHEDULE,
+  PrunePlan,
+  pruneInBatches,
+} from '../database/prune-in-batches';
+import { SqlRunner } from '../database/sql-runner';
+import { PeriodicJobs } from '../jobs/periodic-jobs';
+import { ListRejectionsQuery, RejectionPage } from './dto/rejections.dto';
 import { IngestStats } from './ingest-stats';
 import { RejectionReason } from '../protocol/rejections';
 import { safeLogString, sanitizeExcerpt } from '../protocol/sanitize';
 import { Rejection } from './rejection.entity';
 import { LogThrottle } from '../lib/log-throttle';
+import { PRUNE_REJECTIONS_BATCH, TRIM_REJECTIONS } from './rejections.sql';
 
 const LOG_PERIOD_MS = 10 * 60_000;
+const FLUSH_MS = 1000;
+const TRIM_EVERY_MS = 60_000;
+
+export const REJECTIONS_TRIM_JOB = 'rejections.trim';
+export const REJECTIONS_PRUNE_JOB = 'rejections.prune';
 
 export interface RejectionInput {
   reason: RejectionReason;
@@ -21,16 +44,18 @@ export interface RejectionInput {
 
 /**
  * Every rejection is counted (by the ingestion); only a rate-limited sample is
- * written, and the table is trimmed to the newest REJECTIONS_KEEP rows (and
- * REJECTIONS_KEEP_DAYS by the retention job), so a flood cannot fill the disk.
+ * written, and the table is trimmed to the newest REJECTIONS_KEEP rows every
+ * minute (and rows older than REJECTIONS_KEEP_DAYS deleted hourly), so a flood
+ * cannot fill the disk.
  */
 @Injectable()
-export class RejectionsService implements OnModuleInit, OnApplicationShutdown {
+export class RejectionsService implements OnModuleInit, OnModuleDestroy, OnApplicationShutdown {
   private readonly log = new Logger('Rejections');
   private pending: Partial<Rejection>[] = [];
   private windowStart = 0;
   private windowCount = 0;
-  private timers: NodeJS.Timeout[] = [];
+  private timer?: NodeJS.Timeout;
+  private stopping = false;
   // One line per sender and reason per period: a pending concentrator reporting
   // every few seconds must not fill the log, but its first refusal is seen at once.
   private readonly logThrottle = new LogThrottle(LOG_PERIOD_MS);
@@ -38,17 +63,34 @@ export class RejectionsService implements OnModuleInit, OnApplicationShutdown {
   constructor(
     @InjectRepository(Rejection) private readonly repo: Repository<Rejection>,
     private readonly stats: IngestStats,
+    private readonly sql: SqlRunner,
+    private readonly jobs: PeriodicJobs,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   onModuleInit(): void {
-    this.timers.push(setInterval(() => void this.flush(), 1000).unref());
-    this.timers.push(setInterval(() => void this.prune(), 60_000).unref());
+    this.timer = setInterval(() => void this.flush(), FLUSH_MS).unref();
+    this.jobs.register({
+      name: REJECTIONS_TRIM_JOB,
+      everyMs: TRIM_EVERY_MS,
+      run: () => this.trim(),
+    });
+    this.jobs.register({ name: REJECTIONS_PRUNE_JOB, ...PRUNE_SCHEDULE, run: () => this.prune() });
+  }
+
+  onModuleDestroy(): void {
+    this.stopping = true;
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.timers.forEach(clearInterval);
+    clearInterval(this.timer);
     await this.flush();
+  }
+
+  /** Recorded rejections, newest first, with every rejection counted since start by reason. */
+  async list(q: ListRejectionsQuery): Promise<RejectionPage> {
+    const page = await newestFirstPage(this.repo, q, ['reason', 'sn']);
+    return { ...page, counts: Object.fromEntries(this.stats.rejected) };
   }
 
   /**
@@ -104,14 +146,23 @@ export class RejectionsService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  async prune(): Promise<void> {
-    try {
-      await this.repo.query(
-        `DELETE FROM rejections WHERE id <= (SELECT max(id) FROM rejections) - $1`,
-        [this.config.ingest.rejectionsKeep],
-      );
-    } catch (err) {
-      this.log.error(`prune failed: ${(err as Error).message}`);
-    }
+  /** Keeps (about) the newest REJECTIONS_KEEP rows; returns the rows deleted. */
+  trim(): Promise<number> {
+    return this.sql.run(TRIM_REJECTIONS, [this.config.ingest.rejectionsKeep]);
+  }
+
+  /**
+   * Deletes rejections older than REJECTIONS_KEEP_DAYS, in batches (the hourly
+   * job; tests pass a smaller plan). Returns the rows deleted.
+   */
+  async prune(plan: PrunePlan = PRUNE_PLAN): Promise<number> {
+    const days = this.config.retention.rejectionsDays;
+    const deleted = await pruneInBatches(
+      (limit) => this.sql.run(PRUNE_REJECTIONS_BATCH, [days, limit]),
+      plan,
+      { stopped: () => this.stopping },
+    );
+    if (deleted > 0) this.log.log(`deleted ${deleted} rejections rows older than ${days} days`);
+    return deleted;
   }
 }

@@ -32,9 +32,11 @@ export class FromdevMqttServer extends ServerMqtt {
 
   override async listen(callback: (err?: unknown) => void): Promise<void> {
     try {
-      this.mqttClient = this.createMqttClient();
+      // The base class types its client as `any` (mqtt is an optional peer of Nest).
+      const client = this.createMqttClient() as MqttClient;
+      this.mqttClient = client;
       this.start(() => undefined);
-      this.mqttClient.on('connect', () => {
+      client.on('connect', () => {
         if (!this.connectedOnce) this.logger.debug(`connected, subscribed to ${this.subscription}`);
         else this.logger.log('reconnected');
         this.connectedOnce = true;
@@ -46,7 +48,11 @@ export class FromdevMqttServer extends ServerMqtt {
   }
 
   override bindEvents(client: MqttClient): void {
-    client.on('message', this.getMessageHandler(client).bind(this));
+    const handle = this.getMessageHandler(client).bind(this);
+    // The handler's errors end in the catch-all filter; nothing here awaits it.
+    client.on('message', (topic, payload, packet) => {
+      void handle(topic, payload, packet);
+    });
     // Subscribing on every connect covers brokers that drop subscriptions of clean sessions.
     const subscribe = () =>
       client.subscribe(this.subscription, { qos: 0 }, (err) => {
@@ -89,9 +95,9 @@ export class FromdevMqttServer extends ServerMqtt {
 
   /** Ends the connection and waits for it, so no handler starts after this. */
   async stop(): Promise<void> {
-    const client = this.mqttClient;
+    const client = this.live;
     if (!client) return;
-    this.mqttClient = null as unknown as MqttClient;
+    this.mqttClient = null;
     await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
   }
 
@@ -101,10 +107,14 @@ export class FromdevMqttServer extends ServerMqtt {
 
   /** The live client (publishing to `todev` shares the backend's one connection). */
   get client(): MqttClient | undefined {
-    return this.mqttClient ?? undefined;
+    return this.live ?? undefined;
   }
 
   get isConnected(): boolean {
-    return this.mqttClient?.connected ?? false;
+    return this.live?.connected ?? false;
+  }
+
+  private get live(): MqttClient | null {
+    return this.mqttClient as MqttClient | null;
   }
 }

@@ -52,7 +52,7 @@ export class LatestStore implements OnModuleInit, OnApplicationShutdown {
 
   private entry(sn: string, line: number): LatestLine {
     let lines = this.bySn.get(sn);
-    if (!lines) this.bySn.set(sn, (lines = new Map()));
+    if (!lines) this.bySn.set(sn, (lines = new Map<number, LatestLine>()));
     let e = lines.get(line);
     if (!e) {
       e = {

@@ -1,9 +1,9 @@
-import { BadRequestException, Injectable } from '@nestjs/common';
-import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, Repository } from 'typeorm';
-import { ConcentratorsService } from '../concentrators/concentrators.service';
-import { ConcentratorLine } from '../concentrators/entities/concentrator-line.entity';
-import { Concentrator } from '../concentrators/entities/concentrator.entity';
+import { BadRequestException, Injectable, OnModuleInit } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { In, Repository } from 'typeorm';
+import { ConcentratorSummary, ConcentratorsService } from '../concentrators/concentrators.service';
+import { SqlRunner } from '../database/sql-runner';
+import { ConcentratorLine } from './concentrator-line.entity';
 import {
   ConcentratorLatestView,
   FleetLatestPage,
@@ -28,42 +28,55 @@ import { EnergyQuery, EnergyResult } from './dto/energy.dto';
 const DAY_MS = 86_400_000;
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
-/** Reads for dashboards: latest per line, fleet overview, raw and bucketed history. */
+const NO_NAMES: ReadonlyMap<number, string> = new Map();
+
+/**
+ * Reads for dashboards: latest per line, fleet overview, raw and bucketed
+ * history. Concentrators and line names are the registry's, asked through
+ * ConcentratorsService; latest values (`concentrator_lines`) and samples are
+ * telemetry's own.
+ */
 @Injectable()
-export class TelemetryQueryService {
+export class TelemetryQueryService implements OnModuleInit {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
     @InjectRepository(ConcentratorLine) private readonly lines: Repository<ConcentratorLine>,
-    @InjectRepository(Concentrator) private readonly concentrators: Repository<Concentrator>,
-    private readonly registryService: ConcentratorsService,
+    private readonly sql: SqlRunner,
+    private readonly concentrators: ConcentratorsService,
     private readonly latest: LatestStore,
   ) {}
 
+  onModuleInit(): void {
+    // The registry's list of lines also counts lines that have values but no name.
+    this.concentrators.useHighestKnownLine((sn) => this.highestLine(sn));
+  }
+
+  /** The highest line with stored latest values; 0 when none. */
+  async highestLine(sn: string): Promise<number> {
+    return (await this.lines.maximum('line', { sn })) ?? 0;
+  }
+
   async latestOf(sn: string): Promise<ConcentratorLatestView> {
-    const c = await this.registryService.get(sn);
-    const rows = await this.lines.find({ where: { sn }, order: { line: 'ASC' } });
-    return this.latestView(c, rows);
+    const c = await this.concentrators.get(sn);
+    const [rows, names] = await Promise.all([
+      this.lines.find({ where: { sn }, order: { line: 'ASC' } }),
+      this.concentrators.lineNamesOf(sn),
+    ]);
+    return this.latestView(c, rows, names);
   }
 
   async fleet(q: FleetLatestQuery): Promise<FleetLatestPage> {
-    const [cs, total] = await this.concentrators.findAndCount({
-      where: { state: 'managed', ...(q.site ? { site: q.site } : {}) },
-      order: { sn: 'ASC' },
-      take: q.limit,
-      skip: q.offset,
-    });
-    const rows = cs.length
-      ? await this.lines
-          .createQueryBuilder('l')
-          .where('l.sn IN (:...sns)', { sns: cs.map((c) => c.sn) })
-          .orderBy('l.sn')
-          .addOrderBy('l.line')
-          .getMany()
-      : [];
+    const { items: cs, total } = await this.concentrators.managedPage(q);
+    const sns = cs.map((c) => c.sn);
+    const [rows, names] = sns.length
+      ? await Promise.all([
+          this.lines.find({ where: { sn: In(sns) }, order: { sn: 'ASC', line: 'ASC' } }),
+          this.concentrators.lineNamesOfMany(sns),
+        ])
+      : [[], new Map<string, Map<number, string>>()];
     const bySn = new Map<string, ConcentratorLine[]>();
     for (const r of rows) bySn.set(r.sn, [...(bySn.get(r.sn) ?? []), r]);
     return {
-      items: cs.map((c) => this.latestView(c, bySn.get(c.sn) ?? [])),
+      items: cs.map((c) => this.latestView(c, bySn.get(c.sn) ?? [], names.get(c.sn) ?? NO_NAMES)),
       total,
       limit: q.limit,
       offset: q.offset,
@@ -74,14 +87,34 @@ export class TelemetryQueryService {
    * The table, overlaid with this instance's newer in-memory values (not yet
    * flushed). Values from memory are shown as the REAL columns will give them
    * back; the switch state is merged by the same rule as the upsert, so the
-   * answer does not change when the flush happens.
+   * answer does not change when the flush happens. A named line without values
+   * yet is listed too, empty.
    */
-  private latestView(c: Concentrator, rows: ConcentratorLine[]): ConcentratorLatestView {
+  private latestView(
+    c: ConcentratorSummary,
+    rows: ConcentratorLine[],
+    names: ReadonlyMap<number, string>,
+  ): ConcentratorLatestView {
     const byLine = new Map<number, LatestLineView>();
+    const empty = (line: number): LatestLineView => ({
+      line,
+      name: names.get(line) ?? null,
+      ts: null,
+      receivedAt: null,
+      on: null,
+      onAt: null,
+      onCause: null,
+    });
+    // A named line without a row yet: shown as a row with no values would be.
+    for (const line of names.keys()) {
+      const v = empty(line);
+      for (const m of MEASUREMENTS) (v as unknown as Record<string, unknown>)[API_NAME[m]] = null;
+      byLine.set(line, v);
+    }
     for (const r of rows) {
       const v: LatestLineView = {
         line: r.line,
-        name: r.name,
+        name: names.get(r.line) ?? null,
         ts: iso(r.ts),
         receivedAt: iso(r.receivedAt),
         on: r.isOn,
@@ -93,15 +126,7 @@ export class TelemetryQueryService {
       byLine.set(r.line, v);
     }
     for (const e of this.latest.linesOf(c.sn)) {
-      const v: LatestLineView = byLine.get(e.line) ?? {
-        line: e.line,
-        name: null,
-        ts: null,
-        receivedAt: null,
-        on: null,
-        onAt: null,
-        onCause: null,
-      };
+      const v: LatestLineView = byLine.get(e.line) ?? empty(e.line);
       if (e.tsMs !== null && (v.ts === null || e.tsMs >= Date.parse(v.ts))) {
         v.ts = new Date(e.tsMs).toISOString();
         v.receivedAt = e.receivedMs !== null ? new Date(e.receivedMs).toISOString() : null;
@@ -134,19 +159,19 @@ export class TelemetryQueryService {
   }
 
   async energy(sn: string, q: EnergyQuery): Promise<EnergyResult> {
-    await this.registryService.get(sn);
-    return energyOf(this.dataSource, sn, q);
+    await this.concentrators.get(sn);
+    return energyOf(this.sql, sn, q);
   }
 
   async history(sn: string, q: TelemetryQuery): Promise<TelemetryResult> {
-    await this.registryService.get(sn);
+    await this.concentrators.get(sn);
     const to = q.to ?? new Date();
     const from = q.from ?? new Date(to.getTime() - DAY_MS);
     if (from >= to) throw new BadRequestException('from must be before to');
     const fields = parseFields(q.fields);
     const line = q.line ?? null;
     if (q.bucket === 'raw') {
-      const rows: Record<string, unknown>[] = await this.dataSource.query(rawTelemetrySql(fields), [
+      const rows = await this.sql.rows(rawTelemetrySql(fields), [
         sn,
         from,
         to,
@@ -166,10 +191,14 @@ export class TelemetryQueryService {
       });
       return result(sn, q, from, to, items, rows.length > q.limit);
     }
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
-      bucketedTelemetrySql(q.bucket, fields) + ' OFFSET $6',
-      [sn, from, to, line, q.limit + 1, q.offset],
-    );
+    const rows = await this.sql.rows(bucketedTelemetrySql(q.bucket, fields) + ' OFFSET $6', [
+      sn,
+      from,
+      to,
+      line,
+      q.limit + 1,
+      q.offset,
+    ]);
     const items = rows.slice(0, q.limit).map((r) => {
       const o: Record<string, unknown> = {
         bucket: (r.bucket as Date).toISOString(),
@@ -190,24 +219,20 @@ export class TelemetryQueryService {
 }
 
 /** kWh per period from the cumulative counter (see ENERGY_PER_PERIOD). */
-export async function energyOf(
-  dataSource: DataSource,
-  sn: string,
-  q: EnergyQuery,
-): Promise<EnergyResult> {
+export async function energyOf(sql: SqlRunner, sn: string, q: EnergyQuery): Promise<EnergyResult> {
   const to = q.to ?? new Date();
   const from = q.from ?? new Date(to.getTime() - 7 * DAY_MS);
   if (from >= to) throw new BadRequestException('from must be before to');
   if (to.getTime() - from.getTime() > 400 * DAY_MS) {
     throw new BadRequestException('at most 400 days per request');
   }
-  const rows: {
+  const rows = await sql.rows<{
     period_start: Date;
     line: number;
     kwh: number;
     resets: number;
     readings: number;
-  }[] = await dataSource.query(ENERGY_PER_PERIOD, [sn, from, to, q.line ?? null, q.period, q.tz]);
+  }>(ENERGY_PER_PERIOD, [sn, from, to, q.line ?? null, q.period, q.tz]);
   const items = rows.map((r) => ({
     periodStart: r.period_start.toISOString(),
     line: r.line,

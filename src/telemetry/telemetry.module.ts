@@ -1,9 +1,8 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ConcentratorsModule } from '../concentrators/concentrators.module';
-import { ConcentratorLine } from '../concentrators/entities/concentrator-line.entity';
-import { Concentrator } from '../concentrators/entities/concentrator.entity';
 import { IngestionModule } from '../ingestion/ingestion.module';
+import { ConcentratorLine } from './concentrator-line.entity';
 import { LatestStore } from './latest-store.service';
 import { PartitionMaintenance } from './partition-maintenance.service';
 import { TelemetryIngestHandlers } from './telemetry-ingest.handlers';
@@ -15,7 +14,7 @@ import { IngestStatsModule } from '../ingestion/ingest-stats.module';
 
 @Module({
   imports: [
-    TypeOrmModule.forFeature([Concentrator, ConcentratorLine]),
+    TypeOrmModule.forFeature([ConcentratorLine]),
     ConcentratorsModule,
     IngestionModule,
 

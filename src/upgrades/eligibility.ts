@@ -52,3 +52,37 @@ export function describeSkip(
       return 'device is in another running upgrade campaign';
   }
 }
+
+export interface DeviceFacts extends TargetFacts {
+  sn: string;
+}
+
+/** One target as a new campaign records it: queued (no reason), or skipped with the reason. */
+export interface PlannedTarget {
+  sn: string;
+  fw: string | null;
+  reason: SkipReason | undefined;
+  detail: string | null;
+}
+
+/**
+ * Decides, for each device of a new campaign, whether it gets the upgrade: a
+ * device in another running campaign (`busy`) is skipped, the others as
+ * skipReason says.
+ */
+export function planTargets(
+  devices: readonly DeviceFacts[],
+  busy: ReadonlySet<string>,
+  campaign: CampaignFacts,
+): PlannedTarget[] {
+  return devices.map((d) => {
+    const facts = { fw: d.fw, model: d.model };
+    const reason = busy.has(d.sn) ? 'busy' : skipReason(facts, campaign);
+    return {
+      sn: d.sn,
+      fw: d.fw,
+      reason,
+      detail: reason ? describeSkip(reason, facts, campaign) : null,
+    };
+  });
+}

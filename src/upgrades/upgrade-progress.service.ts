@@ -4,9 +4,10 @@ import { DeviceMessageContext } from '../ingestion/device-message-context';
 import { IngestionService } from '../ingestion/ingestion.service';
 import { ConfigRequestMsg, UpgradeProgressMsg } from '../protocol/device-messages';
 import { compareVersions } from '../protocol/version';
-import { IN_FLIGHT_STATES, TargetState } from './entities/upgrade-target.entity';
+import { UpgradeLastMessage } from './dto/upgrade.dto';
+import { CampaignTarget, IN_FLIGHT_STATES, TargetState } from './entities/upgrade-target.entity';
 import { UpgradeRunner } from './upgrade-runner.service';
-import { TargetRow, UpgradeTargetStore } from './upgrade-target-store';
+import { UpgradeStore } from './upgrade-store';
 
 /** A report for an earlier attempt still counts: the device may have acted on a command whose ack was lost. */
 const REPORTABLE: readonly TargetState[] = ['queued', ...IN_FLIGHT_STATES];
@@ -32,7 +33,7 @@ export class UpgradeProgress implements OnModuleInit {
 
   constructor(
     private readonly ingestion: IngestionService,
-    private readonly store: UpgradeTargetStore,
+    private readonly store: UpgradeStore,
     private readonly runner: UpgradeRunner,
   ) {}
 
@@ -71,7 +72,7 @@ export class UpgradeProgress implements OnModuleInit {
       msg: msg.msg ?? null,
       commandId: msg.id,
       at: at.toISOString(),
-    };
+    } satisfies UpgradeLastMessage;
     const changed = await this.apply(t, msg, lastMessage);
     // A settled target still records the device's final word (e.g. `done` after config_request did it).
     if (!changed && ['done', 'failed', 'rejected'].includes(msg.state)) {
@@ -80,14 +81,14 @@ export class UpgradeProgress implements OnModuleInit {
   }
 
   private apply(
-    t: TargetRow,
+    t: CampaignTarget,
     msg: UpgradeProgressMsg,
     lastMessage: Record<string, unknown>,
   ): Promise<boolean> {
     const base = {
-      last_message: lastMessage,
-      progress_at: 'now' as const,
-      acked_at: 'keep_or_now' as const,
+      lastMessage,
+      progressAt: 'now' as const,
+      ackedAt: 'keep_or_now' as const,
     };
     switch (msg.state) {
       case 'downloading':
@@ -113,17 +114,17 @@ export class UpgradeProgress implements OnModuleInit {
             ...base,
             state: 'done',
             progress: 100,
-            reported_version: msg.version,
+            reportedVersion: msg.version,
             reason: null,
-            finished_at: 'now',
+            finishedAt: 'now',
           });
         }
         return this.store.transition(t, REPORTABLE, {
           ...base,
           state: 'failed',
-          reported_version: msg.version,
+          reportedVersion: msg.version,
           reason: `device reported done but runs ${msg.version}`,
-          finished_at: 'now',
+          finishedAt: 'now',
         });
       case 'failed':
       case 'rejected':
@@ -132,7 +133,7 @@ export class UpgradeProgress implements OnModuleInit {
           state: msg.state,
           progress: msg.progress,
           reason: msg.msg ? `device: ${msg.msg}` : `device reported ${msg.state}`,
-          finished_at: 'now',
+          finishedAt: 'now',
         });
     }
   }
@@ -145,17 +146,17 @@ export class UpgradeProgress implements OnModuleInit {
         await this.store.transition(t, CAN_COMPLETE, {
           state: 'done',
           progress: 100,
-          reported_version: msg.fw,
+          reportedVersion: msg.fw,
           reason: null,
-          finished_at: 'now',
+          finishedAt: 'now',
         });
       } else if (t.state === 'installing') {
         // Installing ends in a reboot; coming back on another version means it did not take.
         await this.store.transition(t, ['installing'], {
           state: 'failed',
-          reported_version: msg.fw,
+          reportedVersion: msg.fw,
           reason: `rebooted into ${msg.fw} instead of ${t.version}`,
-          finished_at: 'now',
+          finishedAt: 'now',
         });
       }
     }

@@ -12,11 +12,15 @@ import { CommandSettlement } from '../commands/command-settlement.service';
 import { CommandsService } from '../commands/commands.service';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { ConcentratorRegistry } from '../concentrators/concentrator-registry.service';
+import { PeriodicJobs } from '../jobs/periodic-jobs';
 import { describeSkip, skipReason } from './eligibility';
-import { TargetRow, UpgradeTargetStore } from './upgrade-target-store';
+import { CampaignTarget } from './entities/upgrade-target.entity';
+import { UpgradeStore } from './upgrade-store';
 
 /** Sends of one target before a missing ack counts as failure (QoS 0 loses messages). */
 export const MAX_ATTEMPTS = 3;
+/** The runner's periodic pass (PeriodicJobs). */
+export const PACING_JOB = 'upgrades.pacing';
 const TICK_MS = 1000;
 const SCAN_LIMIT = 5000;
 
@@ -29,7 +33,6 @@ const SCAN_LIMIT = 5000;
 @Injectable()
 export class UpgradeRunner implements OnModuleInit, OnApplicationShutdown {
   private readonly log = new Logger('Upgrades');
-  private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private again = false;
   private unsubscribe?: () => void;
@@ -38,10 +41,11 @@ export class UpgradeRunner implements OnModuleInit, OnApplicationShutdown {
   private readonly versions = new Map<string, string>();
 
   constructor(
-    private readonly store: UpgradeTargetStore,
+    private readonly store: UpgradeStore,
     private readonly commands: CommandsService,
     private readonly settlement: CommandSettlement,
     private readonly registry: ConcentratorRegistry,
+    private readonly jobs: PeriodicJobs,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -52,12 +56,10 @@ export class UpgradeRunner implements OnModuleInit, OnApplicationShutdown {
         this.log.error(`settling ${cmd.id} for ${cmd.sn}: ${err.message}`),
       );
     });
-    this.timer = setInterval(() => this.kick(), TICK_MS);
-    this.timer.unref();
+    this.jobs.register({ name: PACING_JOB, everyMs: TICK_MS, run: () => this.kick() });
   }
 
   async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
     this.unsubscribe?.();
     await this.running;
   }
@@ -103,25 +105,25 @@ export class UpgradeRunner implements OnModuleInit, OnApplicationShutdown {
     this.versions.set(sn, fw);
   }
 
-  private async sendOne(t: TargetRow): Promise<boolean> {
+  private async sendOne(t: CampaignTarget): Promise<boolean> {
     // The device reports its version on every connect: until it has, the
     // downgrade check cannot be made, so the target waits.
     const fw = this.versions.get(t.sn) ?? this.registry.get(t.sn)?.fw ?? null;
     if (fw === null) return false;
-    const campaign = { version: t.version, model: t.model, allowDowngrade: t.allow_downgrade };
+    const campaign = { version: t.version, model: t.model, allowDowngrade: t.allowDowngrade };
     const reason = skipReason({ fw, model: null }, campaign);
     if (reason) {
       await this.store.transition(t, ['queued'], {
         state: 'skipped',
         reason: describeSkip(reason, { fw, model: null }, campaign),
-        finished_at: 'now',
+        finishedAt: 'now',
       });
       return false;
     }
     const claimed = await this.store.transition(t, ['queued'], {
       state: 'sent',
       attempts: t.attempts + 1,
-      sent_at: 'now',
+      sentAt: 'now',
       progress: null,
       reason: null,
     });
@@ -139,7 +141,7 @@ export class UpgradeRunner implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  private async publish(t: TargetRow): Promise<boolean> {
+  private async publish(t: CampaignTarget): Promise<boolean> {
     try {
       const cmd = await this.commands.dispatch({
         sn: t.sn,
@@ -148,7 +150,7 @@ export class UpgradeRunner implements OnModuleInit, OnApplicationShutdown {
           url: t.url,
           version: t.version,
           sha256: t.sha256,
-          size: Number(t.size),
+          size: t.size,
         },
         actor: campaignActor(t),
         requireOnline: true,
@@ -163,14 +165,14 @@ export class UpgradeRunner implements OnModuleInit, OnApplicationShutdown {
         await this.store.transition(t, ['sent'], {
           state: 'failed',
           reason: `command not sendable: ${(err as Error).message}`,
-          finished_at: 'now',
+          finishedAt: 'now',
         });
       } else {
         // Offline after all, broker down, …: back in the queue, the attempt not counted.
         await this.store.transition(t, ['sent'], {
           state: 'queued',
           attempts: t.attempts,
-          sent_at: t.sent_at,
+          sentAt: t.sentAt,
         });
         if (status !== 409)
           this.log.warn(`upgrade for ${t.sn} not sent: ${(err as Error).message}`);
@@ -182,20 +184,17 @@ export class UpgradeRunner implements OnModuleInit, OnApplicationShutdown {
   private async onCommandSettled(cmd: Command): Promise<void> {
     await this.settledSend(cmd.sn);
     const t = await this.store.byCommand(cmd.sn, cmd.id);
-    if (!t || t.command_id !== cmd.id) return;
-    const current = 'AND command_id = $4';
+    // Only the target's current command moves it: an earlier attempt's late outcome does not.
+    if (!t || t.commandId !== cmd.id) return;
     if (cmd.state === 'acked') {
-      await this.store.transition(t, ['sent'], { state: 'acked', acked_at: 'now' }, current, [
-        cmd.id,
-      ]);
+      await this.store.transition(t, ['sent'], { state: 'acked', ackedAt: 'now' }, cmd.id);
     } else if (cmd.state === 'failed') {
       const detail = `device refused the upgrade: code ${cmd.ackCode ?? '?'}${cmd.ackMsg ? ` (${cmd.ackMsg})` : ''}`;
       await this.store.transition(
         t,
         ['sent'],
-        { state: 'failed', reason: detail, finished_at: 'now' },
-        current,
-        [cmd.id],
+        { state: 'failed', reason: detail, finishedAt: 'now' },
+        cmd.id,
       );
     } else if (cmd.state === 'timeout') {
       if (t.attempts < MAX_ATTEMPTS) {
@@ -203,17 +202,15 @@ export class UpgradeRunner implements OnModuleInit, OnApplicationShutdown {
           t,
           ['sent'],
           { state: 'queued', reason: `no ack to attempt ${t.attempts}; will retry` },
-          current,
-          [cmd.id],
+          cmd.id,
         );
         void this.kick();
       } else {
         await this.store.transition(
           t,
           ['sent'],
-          { state: 'failed', reason: `no ack after ${t.attempts} attempts`, finished_at: 'now' },
-          current,
-          [cmd.id],
+          { state: 'failed', reason: `no ack after ${t.attempts} attempts`, finishedAt: 'now' },
+          cmd.id,
         );
       }
     }
@@ -221,7 +218,7 @@ export class UpgradeRunner implements OnModuleInit, OnApplicationShutdown {
 }
 
 /** Commands of a campaign are attributed to the admin who started it. */
-function campaignActor(t: TargetRow): Actor | null {
-  const role = t.created_by_role as Role | null;
-  return role && ROLES.includes(role) ? { name: t.created_by, role } : null;
+function campaignActor(t: CampaignTarget): Actor | null {
+  const role = t.createdByRole as Role | null;
+  return role && ROLES.includes(role) ? { name: t.createdBy, role } : null;
 }

@@ -7,12 +7,6 @@ import {
 import { UpgradeCampaign } from './entities/upgrade-campaign.entity';
 import { TARGET_STATES, TargetState, UpgradeTarget } from './entities/upgrade-target.entity';
 
-export interface TotalsRow {
-  campaignId: string;
-  state: TargetState;
-  n: number;
-}
-
 const iso = (d: Date | null): string | null => d?.toISOString() ?? null;
 
 export function totalsOf(

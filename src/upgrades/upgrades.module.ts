@@ -2,14 +2,14 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CommandsModule } from '../commands/commands.module';
 import { ConcentratorsModule } from '../concentrators/concentrators.module';
-import { Concentrator } from '../concentrators/entities/concentrator.entity';
 import { FirmwareModule } from '../firmware/firmware.module';
 import { IngestionModule } from '../ingestion/ingestion.module';
+import { JobsModule } from '../jobs/jobs.module';
 import { UpgradeCampaign } from './entities/upgrade-campaign.entity';
 import { UpgradeTarget } from './entities/upgrade-target.entity';
 import { UpgradeProgress } from './upgrade-progress.service';
 import { UpgradeRunner } from './upgrade-runner.service';
-import { UpgradeTargetStore } from './upgrade-target-store';
+import { UpgradeStore } from './upgrade-store';
 import { UpgradesController } from './upgrades.controller';
 import { UpgradesService } from './upgrades.service';
 import { AuditModule } from '../audit/audit.module';
@@ -17,16 +17,17 @@ import { LiveModule } from '../live/live.module';
 
 @Module({
   imports: [
-    TypeOrmModule.forFeature([UpgradeCampaign, UpgradeTarget, Concentrator]),
+    TypeOrmModule.forFeature([UpgradeCampaign, UpgradeTarget]),
     CommandsModule,
     ConcentratorsModule,
     FirmwareModule,
     IngestionModule,
+    JobsModule,
 
     AuditModule,
     LiveModule,
   ],
   controllers: [UpgradesController],
-  providers: [UpgradeTargetStore, UpgradeRunner, UpgradeProgress, UpgradesService],
+  providers: [UpgradeStore, UpgradeRunner, UpgradeProgress, UpgradesService],
 })
 export class UpgradesModule {}

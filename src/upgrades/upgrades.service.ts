@@ -5,13 +5,12 @@ import {
   Inject,
   Injectable,
   NotFoundException,
+  OnModuleInit,
 } from '@nestjs/common';
-import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, In, Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { Actor } from '../identity/roles';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { Concentrator } from '../concentrators/entities/concentrator.entity';
+import { ConcentratorsService } from '../concentrators/concentrators.service';
 import { Firmware } from '../firmware/firmware.entity';
 import { isVersionLabel, normaliseSha256, VERSION_RULE } from '../firmware/firmware-rules';
 import { FirmwareService } from '../firmware/firmware.service';
@@ -22,12 +21,10 @@ import {
   UpgradeCampaignPage,
   UpgradeCampaignView,
 } from './dto/upgrade.dto';
-import { describeSkip, skipReason } from './eligibility';
-import { UpgradeCampaign } from './entities/upgrade-campaign.entity';
-import { UpgradeTarget } from './entities/upgrade-target.entity';
+import { DeviceFacts, planTargets } from './eligibility';
 import { UpgradeRunner } from './upgrade-runner.service';
-import { UpgradeTargetStore } from './upgrade-target-store';
-import { campaignSummary, campaignView, TotalsRow } from './upgrade-views';
+import { UpgradeStore } from './upgrade-store';
+import { campaignSummary, campaignView } from './upgrade-views';
 import { checkUpgradeUrl } from './upgrade-url';
 
 interface Source {
@@ -39,20 +36,31 @@ interface Source {
   model: string | null;
 }
 
+/** What a campaign needs to know of a target concentrator (read through ConcentratorsService). */
+interface TargetDevice extends DeviceFacts {
+  /** Only managed concentrators may be targets. */
+  state: string;
+}
+
 /** Creating and reading campaigns; the runner does the sending. */
 @Injectable()
-export class UpgradesService {
+export class UpgradesService implements OnModuleInit {
   constructor(
-    @InjectRepository(UpgradeCampaign) private readonly campaigns: Repository<UpgradeCampaign>,
-    @InjectRepository(UpgradeTarget) private readonly targets: Repository<UpgradeTarget>,
-    @InjectRepository(Concentrator) private readonly concentrators: Repository<Concentrator>,
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly store: UpgradeStore,
+    private readonly concentrators: ConcentratorsService,
     private readonly firmware: FirmwareService,
-    private readonly store: UpgradeTargetStore,
     private readonly runner: UpgradeRunner,
     private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  /** An image a running campaign installs stays: its devices still download it. */
+  onModuleInit(): void {
+    this.firmware.addDeletionGuard(async (firmwareId) => {
+      const running = await this.store.runningCampaignOf(firmwareId);
+      return running ? `campaign ${running} is still installing this image` : null;
+    });
+  }
 
   /** Every attempt is audited, refusals with the reason (bad URL, downgrade, unknown targets …). */
   async create(
@@ -106,16 +114,10 @@ export class UpgradesService {
     const devices = await this.resolveTargets(dto.targets);
     const allowDowngrade = dto.allowDowngrade ?? false;
     const busy = await this.store.busy(devices.map((d) => d.sn));
-    const campaignFacts = { version: source.version, model: source.model, allowDowngrade };
-    const plan = devices.map((d) => {
-      const facts = { fw: d.fw, model: d.model };
-      const reason = busy.has(d.sn) ? 'busy' : skipReason(facts, campaignFacts);
-      return {
-        sn: d.sn,
-        fw: d.fw,
-        reason,
-        detail: reason ? describeSkip(reason, facts, campaignFacts) : null,
-      };
+    const plan = planTargets(devices, busy, {
+      version: source.version,
+      model: source.model,
+      allowDowngrade,
     });
     if (plan.every((p) => p.reason)) {
       throw new ConflictException({
@@ -125,31 +127,24 @@ export class UpgradesService {
     }
     const deadlineH = dto.deadlineH ?? this.config.firmware.deadlineH;
     const createdAt = new Date();
-    const id = await this.dataSource.transaction(async (m) => {
-      const c = await m.getRepository(UpgradeCampaign).save(
-        m.getRepository(UpgradeCampaign).create({
-          ...source,
-          allowDowngrade,
-          site: Array.isArray(dto.targets) ? null : dto.targets.site,
-          createdBy: actor?.name ?? 'anonymous',
-          createdByRole: actor?.role ?? null,
-          createdAt,
-          deadlineAt: new Date(createdAt.getTime() + deadlineH * 3600_000),
-        }),
-      );
-      const rows = plan.map((p) => ({
-        campaignId: c.id,
+    const id = await this.store.createCampaign(
+      {
+        ...source,
+        allowDowngrade,
+        site: Array.isArray(dto.targets) ? null : dto.targets.site,
+        createdBy: actor?.name ?? 'anonymous',
+        createdByRole: actor?.role ?? null,
+        createdAt,
+        deadlineAt: new Date(createdAt.getTime() + deadlineH * 3600_000),
+      },
+      plan.map((p) => ({
         sn: p.sn,
-        state: p.reason ? ('skipped' as const) : ('queued' as const),
+        state: p.reason ? 'skipped' : 'queued',
         fromVersion: p.fw,
         reason: p.detail,
         finishedAt: p.reason ? createdAt : null,
-      }));
-      for (let i = 0; i < rows.length; i += 1000) {
-        await m.getRepository(UpgradeTarget).insert(rows.slice(i, i + 1000));
-      }
-      return c.id;
-    });
+      })),
+    );
     return this.get(id);
   }
 
@@ -219,18 +214,15 @@ export class UpgradesService {
     return source;
   }
 
-  private async resolveTargets(targets: CreateUpgradeDto['targets']): Promise<Concentrator[]> {
+  private async resolveTargets(targets: CreateUpgradeDto['targets']): Promise<TargetDevice[]> {
     if (!Array.isArray(targets)) {
-      const rows = await this.concentrators.find({
-        where: { site: targets.site, state: 'managed' },
-        order: { sn: 'ASC' },
-      });
+      const rows = await this.concentrators.managedAtSite(targets.site);
       if (!rows.length)
         throw new BadRequestException(`no managed concentrator at site ${targets.site}`);
       return rows;
     }
     const sns = [...new Set(targets)];
-    const rows = await this.concentrators.findBy({ sn: In(sns) });
+    const rows: TargetDevice[] = await this.concentrators.bySerials(sns);
     const found = new Map(rows.map((r) => [r.sn, r]));
     const unknown = sns.filter((sn) => !found.has(sn));
     const pending = rows.filter((r) => r.state !== 'managed').map((r) => r.sn);
@@ -245,30 +237,14 @@ export class UpgradesService {
   }
 
   async get(id: string): Promise<UpgradeCampaignView> {
-    const c = await this.campaigns.findOneBy({ id });
+    const c = await this.store.campaign(id);
     if (!c) throw new NotFoundException('upgrade campaign not found');
-    const targets = await this.targets.find({ where: { campaignId: id }, order: { sn: 'ASC' } });
-    return campaignView(c, targets);
+    return campaignView(c, await this.store.targetsOf(id));
   }
 
   async list(q: ListUpgradesQuery): Promise<UpgradeCampaignPage> {
-    const [rows, total] = await this.campaigns.findAndCount({
-      where: q.state ? { state: q.state } : {},
-      order: { createdAt: 'DESC', id: 'ASC' },
-      take: q.limit,
-      skip: q.offset,
-    });
-    const counts: TotalsRow[] = rows.length
-      ? await this.targets
-          .createQueryBuilder('t')
-          .select('t.campaign_id', 'campaignId')
-          .addSelect('t.state', 'state')
-          .addSelect('count(*)::int', 'n')
-          .where('t.campaign_id IN (:...ids)', { ids: rows.map((r) => r.id) })
-          .groupBy('t.campaign_id')
-          .addGroupBy('t.state')
-          .getRawMany()
-      : [];
+    const [rows, total] = await this.store.listCampaigns(q);
+    const counts = await this.store.stateCounts(rows.map((r) => r.id));
     return {
       items: rows.map((c) =>
         campaignSummary(

@@ -1,5 +1,5 @@
 /**
- * Device-side view of wire protocol v1 (/work/shared/protocol.md). Written
+ * Device-side view of wire protocol v1 (docs/protocol.md). Written
  * independently of src/ on purpose: the simulator is a second implementation
  * of the spec, so a misreading in the backend is not silently mirrored here.
  */

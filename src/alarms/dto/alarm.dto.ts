@@ -1,24 +1,19 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsQueryBoolean } from '../../common/query-boolean';
+import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { IsIntInRange } from '../../common/int-param';
 import { PaginationQuery, PageOf } from '../../common/pagination.dto';
 import { ALARM_CODES } from '../../protocol/device-messages';
 
-const toBool = ({ value }: { value: unknown }) =>
-  value === 'true' ? true : value === 'false' ? false : value;
-
 export class ListAlarmsQuery extends PaginationQuery {
   @ApiPropertyOptional({ description: 'true: open alarms only; false: cleared ones only' })
   @IsOptional()
-  @Transform(toBool)
-  @IsBoolean()
+  @IsQueryBoolean()
   active?: boolean;
 
   @ApiPropertyOptional({ description: 'true: acknowledged only; false: not yet acknowledged' })
   @IsOptional()
-  @Transform(toBool)
-  @IsBoolean()
+  @IsQueryBoolean()
   acked?: boolean;
 
   @ApiPropertyOptional({ description: 'concentrator serial' })

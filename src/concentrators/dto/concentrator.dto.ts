@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
+import { IsQueryBoolean } from '../../common/query-boolean';
 import {
-  IsBoolean,
   IsIn,
   IsOptional,
   IsString,
@@ -73,8 +73,7 @@ export class ListConcentratorsQuery extends PaginationQuery {
 
   @ApiPropertyOptional({ type: Boolean })
   @IsOptional()
-  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
-  @IsBoolean()
+  @IsQueryBoolean()
   online?: boolean;
 
   @ApiPropertyOptional()
@@ -93,8 +92,7 @@ export class ListConcentratorsQuery extends PaginationQuery {
 export class DeleteConcentratorQuery {
   @ApiPropertyOptional({ type: Boolean, description: 'also delete stored telemetry' })
   @IsOptional()
-  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
-  @IsBoolean()
+  @IsQueryBoolean()
   purge?: boolean;
 }
 

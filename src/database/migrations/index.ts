@@ -9,6 +9,7 @@ import { OptionalDesiredConfig1732240700000 } from './1732240700000-optional-des
 import { WideAckCodes1732240800000 } from './1732240800000-wide-ack-codes';
 import { CoalescedDeviceEvents1732240810000 } from './1732240810000-coalesced-device-events';
 import { ClosedAlarmsIndex1732240820000 } from './1732240820000-closed-alarms-index';
+import { LineNames1732240830000 } from './1732240830000-line-names';
 
 // Listed explicitly (not globbed) so the same list works from ts-jest, ts-node and dist.
 // Append new migrations at the end, in timestamp order.
@@ -24,4 +25,5 @@ export const MIGRATIONS = [
   WideAckCodes1732240800000,
   CoalescedDeviceEvents1732240810000,
   ClosedAlarmsIndex1732240820000,
+  LineNames1732240830000,
 ];

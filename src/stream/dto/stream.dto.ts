@@ -14,7 +14,7 @@ export const LIVE_EVENT_KINDS: readonly LiveEventKind[] = [
 
 /** `?x=a,b`, `?x=a&x=b` and a mix of both all mean [a, b]. */
 const commaList = ({ value }: { value: unknown }) =>
-  (Array.isArray(value) ? value : [value])
+  (Array.isArray(value) ? (value as unknown[]) : [value])
     .flatMap((v) => (typeof v === 'string' ? v.split(',') : [v]))
     .map((v) => (typeof v === 'string' ? v.trim() : v))
     .filter((v) => v !== '');

@@ -61,7 +61,7 @@ export class FleetLatestQuery extends PaginationQuery {
   @ApiPropertyOptional()
   @IsOptional()
   @IsString()
-  @Transform(({ value }) => (typeof value === 'string' ? value.trim() : value))
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value))
   site?: string;
 }
 

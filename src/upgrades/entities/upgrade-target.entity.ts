@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import type { UpgradeCampaign } from './upgrade-campaign.entity';
 
 export const TARGET_STATES = [
   'queued',
@@ -31,6 +32,10 @@ export const IN_FLIGHT_STATES: readonly TargetState[] = [
   'installing',
 ];
 
+/**
+ * A row of upgrade_targets: the one shape of it in the code, whether read by
+ * the repository or by UpgradeStore's statements (upgrades.sql.ts).
+ */
 @Entity('upgrade_targets')
 export class UpgradeTarget {
   @PrimaryColumn('uuid', { name: 'campaign_id' }) campaignId!: string;
@@ -54,3 +59,15 @@ export class UpgradeTarget {
   @Column('timestamptz', { name: 'finished_at', nullable: true }) finishedAt!: Date | null;
   @Column('timestamptz', { name: 'updated_at', default: () => 'now()' }) updatedAt!: Date;
 }
+
+/** What a target's campaign installs, read along with the target. */
+export type CampaignOrder = Pick<
+  UpgradeCampaign,
+  'version' | 'url' | 'sha256' | 'size' | 'model' | 'allowDowngrade' | 'createdBy' | 'createdByRole'
+>;
+
+/** A target with its campaign's order: what the runner sends and device reports are matched to. */
+export type CampaignTarget = UpgradeTarget & CampaignOrder;
+
+/** What identifies a target and names it on the live feed. */
+export type TargetKey = Pick<UpgradeTarget, 'campaignId' | 'sn'> & Pick<CampaignOrder, 'version'>;

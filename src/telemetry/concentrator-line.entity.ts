@@ -1,11 +1,14 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-/** One breaker line: its operator-given name and its latest known values. */
+/**
+ * One breaker line's latest known values and switch state, written by
+ * LatestStore (UPSERT_LATEST_BATCH). Its operator-given name is the
+ * registry's (`line_names`).
+ */
 @Entity('concentrator_lines')
 export class ConcentratorLine {
   @PrimaryColumn('text') sn!: string;
   @PrimaryColumn('smallint') line!: number;
-  @Column('text', { nullable: true }) name!: string | null;
   @Column('timestamptz', { nullable: true }) ts!: Date | null;
   @Column('timestamptz', { name: 'received_at', nullable: true }) receivedAt!: Date | null;
   @Column('real', { name: 'voltage_v', nullable: true }) voltageV!: number | null;
