@@ -4,7 +4,7 @@ import { ConcentratorsModule } from '../concentrators/concentrators.module';
 import { IngestionModule } from '../ingestion/ingestion.module';
 import { JobsModule } from '../jobs/jobs.module';
 import { Alarm } from './alarm.entity';
-import { AlarmsIngestHandlers } from './alarms-ingest.handlers';
+import { AlarmsIngestHandlers } from './alarms.ingest-handlers';
 import { AlarmsController } from './alarms.controller';
 import { AlarmsService } from './alarms.service';
 import { AuditModule } from '../audit/audit.module';

@@ -35,7 +35,6 @@ import { MetricsModule } from '../metrics/metrics.module';
         ],
       }),
     }),
-
     AuditModule,
     MetricsModule,
   ],

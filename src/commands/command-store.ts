@@ -4,7 +4,12 @@ import { EntityManager, FindOptionsWhere, IsNull, LessThan, Repository } from 't
 import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { SqlRunner } from '../database/sql-runner';
 import { Command } from './command.entity';
-import { LAST_SWITCH_SINCE, LOCK_SERIAL_COMMANDS, PRUNE_FINAL_COMMANDS } from './commands.sql';
+import {
+  COUNT_BY_TYPE_STATE,
+  LAST_SWITCH_SINCE,
+  LOCK_SERIAL_COMMANDS,
+  PRUNE_FINAL_COMMANDS,
+} from './commands.sql';
 import { ListCommandsQuery } from './dto/command.dto';
 
 /** What a guard may read while one concentrator's commands are locked. */
@@ -32,6 +37,12 @@ export interface AckOutcome {
   code: number | null;
   msg: string | null;
   at: Date;
+}
+
+export interface CommandCount {
+  type: string;
+  state: string;
+  n: number;
 }
 
 const UNIQUE_VIOLATION = '23505';
@@ -146,6 +157,10 @@ export class CommandStore {
       take: limit,
     });
     return rows.map((r) => r.id);
+  }
+
+  countByTypeAndState(): Promise<CommandCount[]> {
+    return this.sql.rows<CommandCount>(COUNT_BY_TYPE_STATE);
   }
 
   /** Rows deleted. */

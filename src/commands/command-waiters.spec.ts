@@ -9,7 +9,7 @@ describe('CommandWaiters', () => {
     const started = Date.now();
     w.wake('c-1');
     await Promise.all([a.promise, b.promise]);
-    expect(Date.now() - started).toBeLessThan(1000);
+    expect(Date.now() - started).toBeLessThan(5000); // not the 10 s deadline
     expect(w.size).toBe(1);
     other.cancel();
     expect(w.size).toBe(0);

@@ -22,7 +22,7 @@ import {
 } from '../protocol/backend-messages';
 import { Command } from './command.entity';
 import { CommandSettlement } from './command-settlement.service';
-import { LockedCommands, CommandStore } from './command-store';
+import { CommandCount, CommandStore, LockedCommands } from './command-store';
 import { CommandTimeouts } from './command-timeouts.service';
 import { toCommandView } from './command-view';
 import { CommandView, ListCommandsQuery } from './dto/command.dto';
@@ -108,6 +108,11 @@ export class CommandsService {
       );
     }
     return dev;
+  }
+
+  /** How many commands there are of each type and state (for /metrics). */
+  counts(): Promise<CommandCount[]> {
+    return this.store.countByTypeAndState();
   }
 
   /** The unexpired command stored under this actor's key, if any. */

@@ -29,3 +29,7 @@ DELETE FROM commands c
  WHERE c.state <> 'sent' AND c.created_at < now() - make_interval(days => $1)
    AND NOT EXISTS (SELECT 1 FROM desired_state d WHERE d.command_id = c.id)
    AND NOT EXISTS (SELECT 1 FROM concentrators k WHERE k.config_command_id = c.id)`;
+
+/** Commands by type and state, for /metrics. */
+export const COUNT_BY_TYPE_STATE = `
+SELECT type, state, count(*)::int AS n FROM commands GROUP BY type, state`;

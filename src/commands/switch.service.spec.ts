@@ -336,11 +336,29 @@ describe('SwitchService.bulk', () => {
     });
   });
 
-  it('an unexpected (non-HTTP) failure is not hidden in a result', async () => {
+  it('stops after a server-side failure: the failed target 500, the rest 503 not attempted, each audited', async () => {
     const t = setup();
-    t.commands.dispatch.mockRejectedValueOnce(new Error('boom'));
-    await expect(
-      t.svc.bulk({ on: true, targets: [{ sn: SN, lines: [1] }] }, ALICE),
-    ).rejects.toThrow('boom');
+    const sns = Array.from({ length: 20 }, (_, i) => `2020050100${String(i + 10)}`);
+    for (const sn of sns) t.devices.set(sn, device(sn));
+    t.commands.dispatch.mockImplementationOnce(async () => {
+      throw new Error('boom');
+    });
+    const view = await t.svc.bulk(
+      { on: true, targets: sns.map((sn) => ({ sn, lines: [1] })) },
+      ALICE,
+    );
+    const codes = view.results.map((r) => r.statusCode);
+    expect(codes[0]).toBe(500);
+    expect(view.results[0].error).toBe('internal error');
+    // Workers already past their check finish their target; nothing starts afterwards.
+    const sent = view.results.filter((r) => r.statusCode === 202).length;
+    expect(sent).toBeLessThan(8);
+    expect(view.sent).toBe(sent);
+    expect(t.commands.dispatch).toHaveBeenCalledTimes(1 + sent);
+    for (const r of view.results.filter((x) => x.statusCode === 503)) {
+      expect(r.error).toBe(`not attempted: stopped after a server-side failure on ${sns[0]}`);
+    }
+    expect(sent + codes.filter((c) => c === 503).length).toBe(19);
+    expect(t.audit.record).toHaveBeenCalledTimes(20 - sent);
   });
 });

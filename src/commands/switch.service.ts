@@ -5,6 +5,7 @@ import {
   HttpStatus,
   Inject,
   Injectable,
+  Logger,
   UnprocessableEntityException,
 } from '@nestjs/common';
 import { AuditService, failureOf } from '../audit/audit.service';
@@ -52,6 +53,8 @@ const BULK_CONCURRENCY = 8;
 /** Switching: line checks, the per-line cooldown, Idempotency-Key, and bulk fan-out. */
 @Injectable()
 export class SwitchService {
+  private readonly log = new Logger('Switch');
+
   constructor(
     private readonly commands: CommandsService,
     private readonly audit: AuditService,
@@ -139,12 +142,19 @@ export class SwitchService {
       seen.add(t.sn);
     }
     const results: BulkSwitchResult[] = new Array<BulkSwitchResult>(dto.targets.length);
+    // After a server-side failure (database, broker) the rest is not attempted:
+    // the answer then still says exactly which targets were switched.
+    let stoppedBy: string | undefined;
     let next = 0;
     const worker = async () => {
       while (next < dto.targets.length) {
         const i = next++;
         const t = dto.targets[i];
-        results[i] = await this.bulkOne(t.sn, { lines: t.lines, on: dto.on }, actor, ip);
+        const sel = { lines: t.lines, on: dto.on };
+        results[i] = stoppedBy
+          ? await this.notAttempted(t.sn, sel, stoppedBy, actor, ip)
+          : await this.bulkOne(t.sn, sel, actor, ip);
+        if (!stoppedBy && results[i].statusCode >= 500) stoppedBy = t.sn;
       }
     };
     await Promise.all(
@@ -164,21 +174,48 @@ export class SwitchService {
       const { command } = await this.switch(sn, dto, actor, ip);
       return { sn, statusCode: HttpStatus.ACCEPTED, command: toCommandView(command) };
     } catch (err) {
-      if (!(err instanceof HttpException)) throw err;
       const f = failureOf(err);
-      await this.audit.record({
-        actor,
-        action: 'command.switch',
-        target: sn,
-        outcome: f.outcome,
-        statusCode: f.statusCode,
-        detail: { bulk: true, error: f.error, lines: dto.lines, on: dto.on },
-        ip: ip ?? null,
-      });
+      if (f.statusCode >= 500) {
+        this.log.error(`bulk switch of ${sn} failed: ${(err as Error).stack ?? String(err)}`);
+      }
       const r: BulkSwitchResult = { sn, statusCode: f.statusCode, error: f.error };
       if (err instanceof CooldownException) r.retryAfterS = err.retryAfterS;
+      await this.auditRefusal(r, dto, actor, ip);
       return r;
     }
+  }
+
+  private async notAttempted(
+    sn: string,
+    dto: SwitchDto,
+    failedSn: string,
+    actor: Actor | null,
+    ip?: string,
+  ): Promise<BulkSwitchResult> {
+    const r: BulkSwitchResult = {
+      sn,
+      statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+      error: `not attempted: stopped after a server-side failure on ${failedSn}`,
+    };
+    await this.auditRefusal(r, dto, actor, ip);
+    return r;
+  }
+
+  private auditRefusal(
+    r: BulkSwitchResult,
+    dto: SwitchDto,
+    actor: Actor | null,
+    ip?: string,
+  ): Promise<void> {
+    return this.audit.record({
+      actor,
+      action: 'command.switch',
+      target: r.sn,
+      outcome: r.statusCode < 500 ? 'refused' : 'failed',
+      statusCode: r.statusCode,
+      detail: { bulk: true, error: r.error, lines: dto.lines, on: dto.on },
+      ip: ip ?? null,
+    });
   }
 }
 

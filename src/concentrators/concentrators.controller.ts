@@ -12,7 +12,7 @@ import { Actor, MinRole } from '../identity/roles';
 import { CurrentActor } from '../identity/actor.decorator';
 import { LinePipe } from '../common/line.pipe';
 import { SerialPipe } from '../common/serial.pipe';
-import { ConcentratorsService, toView } from './concentrators.service';
+import { ConcentratorsService } from './concentrators.service';
 import {
   AdoptConcentratorDto,
   ConcentratorCreatedView,
@@ -49,7 +49,7 @@ export class ConcentratorsController {
     @CurrentActor() actor: Actor | null,
   ): Promise<ConcentratorCreatedView> {
     const { concentrator, mqttPassword } = await this.service.create(dto, actor);
-    return { ...toView(concentrator), mqttPassword };
+    return { ...(await this.service.view(concentrator)), mqttPassword };
   }
 
   @Get(':sn')
@@ -60,7 +60,7 @@ export class ConcentratorsController {
   @ApiOkResponse({ type: ConcentratorView })
   @ApiNotFoundResponse()
   async get(@Param('sn', SerialPipe) sn: string): Promise<ConcentratorView> {
-    return toView(await this.service.get(sn));
+    return this.service.view(await this.service.get(sn));
   }
 
   @Patch(':sn')
@@ -72,7 +72,7 @@ export class ConcentratorsController {
     @Body() dto: UpdateConcentratorDto,
     @CurrentActor() actor: Actor | null,
   ): Promise<ConcentratorView> {
-    return toView(await this.service.update(sn, dto, actor));
+    return this.service.view(await this.service.update(sn, dto, actor));
   }
 
   @Post(':sn/adopt')
@@ -92,7 +92,8 @@ export class ConcentratorsController {
     @CurrentActor() actor: Actor | null,
   ): Promise<ConcentratorCreatedView> {
     const { concentrator, mqttPassword } = await this.service.adopt(sn, dto, actor);
-    return mqttPassword ? { ...toView(concentrator), mqttPassword } : toView(concentrator);
+    const view = await this.service.view(concentrator);
+    return mqttPassword ? { ...view, mqttPassword } : view;
   }
 
   @Post(':sn/release')
@@ -104,7 +105,7 @@ export class ConcentratorsController {
     @Param('sn', SerialPipe) sn: string,
     @CurrentActor() actor: Actor | null,
   ): Promise<ConcentratorView> {
-    return toView(await this.service.release(sn, actor));
+    return this.service.view(await this.service.release(sn, actor));
   }
 
   @Delete(':sn')

@@ -21,7 +21,6 @@ import { LiveModule } from '../live/live.module';
     LifecycleModule,
     JobsModule,
     CredentialsModule,
-
     AuditModule,
     LiveModule,
   ],

@@ -27,6 +27,8 @@ import { AuditActionName } from '../audit/audit-actions';
 import { CredentialsService } from '../credentials/credentials.service';
 import { ConcentratorLifecycle } from '../lifecycle/concentrator-lifecycle';
 
+export type { SyncState };
+
 /** A concentrator's desired config: all three set, or none (the device keeps its own). */
 export interface DesiredConfig {
   reportS: number;
@@ -61,7 +63,16 @@ export type ConcentratorSummary = Pick<
  */
 export type HighestLineSource = (sn: string) => Promise<number>;
 
-export function toView(c: Concentrator): ConcentratorView {
+/** Sync of the desired schedules and params, per serial (desired-state plugs itself in). */
+export interface DesiredSync {
+  schedules: SyncState | null;
+  params: SyncState | null;
+}
+export type DesiredSyncSource = (sns: string[]) => Promise<Map<string, DesiredSync>>;
+
+const NO_SYNC: DesiredSync = { schedules: null, params: null };
+
+function toView(c: Concentrator, desired: DesiredSync = NO_SYNC): ConcentratorView {
   return {
     sn: c.sn,
     state: c.state,
@@ -78,8 +89,8 @@ export function toView(c: Concentrator): ConcentratorView {
     clockSkewAt: c.clockSkewAt?.toISOString() ?? null,
     sync: {
       config: c.configSync,
-      schedules: c.schedulesSync ?? null,
-      params: c.paramsSync ?? null,
+      schedules: desired.schedules,
+      params: desired.params,
     },
     firstSeenAt: c.firstSeenAt.toISOString(),
     adoptedAt: c.adoptedAt?.toISOString() ?? null,
@@ -100,6 +111,24 @@ export class ConcentratorsService {
   ) {}
 
   private highestKnownLine: HighestLineSource = () => Promise.resolve(0);
+  private desiredSync: DesiredSyncSource = () => Promise.resolve(new Map<string, DesiredSync>());
+
+  /** The sync of desired schedules and params in views (desired-state plugs itself in). */
+  useDesiredSync(source: DesiredSyncSource): void {
+    this.desiredSync = source;
+  }
+
+  /** What the API shows of concentrators: the rows with their desired-state sync. */
+  async views(rows: Concentrator[]): Promise<ConcentratorView[]> {
+    const sync = rows.length
+      ? await this.desiredSync(rows.map((c) => c.sn))
+      : new Map<string, DesiredSync>();
+    return rows.map((c) => toView(c, sync.get(c.sn)));
+  }
+
+  async view(c: Concentrator): Promise<ConcentratorView> {
+    return (await this.views([c]))[0];
+  }
 
   /** Lines with values but no name count too in listLines (telemetry plugs itself in). */
   useHighestKnownLine(source: HighestLineSource): void {
@@ -131,7 +160,7 @@ export class ConcentratorsService {
       );
     }
     const [rows, total] = await qb.orderBy('c.sn').take(q.limit).skip(q.offset).getManyAndCount();
-    return { items: rows.map(toView), total, limit: q.limit, offset: q.offset };
+    return { items: await this.views(rows), total, limit: q.limit, offset: q.offset };
   }
 
   /** pending, managed, or null when the serial is not registered (read from the table: every instance agrees). */

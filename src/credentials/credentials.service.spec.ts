@@ -148,6 +148,22 @@ describe('CredentialsService', () => {
     });
   });
 
+  it('rotate still hands out the new password when a subscriber fails, and says so in the audit', async () => {
+    const t = setup();
+    const first = await t.svc.issueForNew(SN, ADMIN);
+    t.lifecycle.subscribe(() => {
+      throw new Error('broker gate down');
+    });
+    const second = await t.svc.rotate(SN, ADMIN);
+    await expect(t.svc.check(SN, pw(second.mqttPassword))).resolves.toBe('ok');
+    await expect(t.svc.check(SN, pw(first.mqttPassword))).resolves.toBe('bad_password');
+    expect(t.audits.at(-1)).toMatchObject({
+      action: 'credentials.rotate',
+      outcome: 'ok',
+      detail: { reason: 'rotate', subscriberError: 'broker gate down' },
+    });
+  });
+
   it('rotate also gives a password to a registered serial that had none', async () => {
     const t = setup();
     const issued = await t.svc.rotate(SN, null);

@@ -55,13 +55,21 @@ export class CredentialsService {
     try {
       const issued = await this.store(sn, actor, 'replace');
       if (!issued) throw new NotFoundException(`concentrator ${sn} not found`);
-      // Brokers drop a connection made with the old password (broker/device-gate.ts).
-      await this.lifecycle.publish({
-        sn,
-        change: 'credentials_changed',
-        actor: actor?.name ?? null,
-      });
-      await this.record(actor, 'rotate', sn, 'ok', {});
+      // From here the new password is in force: whatever a subscriber does, the
+      // caller must get it, or nobody could ever give it to the device.
+      const detail: Record<string, unknown> = {};
+      try {
+        // Brokers drop a connection made with the old password (broker/device-gate.ts).
+        await this.lifecycle.publish({
+          sn,
+          change: 'credentials_changed',
+          actor: actor?.name ?? null,
+        });
+      } catch (err) {
+        this.log.error(`after rotating ${sn}: ${(err as Error).message}`);
+        detail.subscriberError = (err as Error).message;
+      }
+      await this.record(actor, 'rotate', sn, 'ok', detail);
       return issued;
     } catch (err) {
       const f = failureOf(err);

@@ -68,7 +68,7 @@ describe('DatabaseGate', () => {
         resolve();
       }),
     );
-    expect(Date.now() - started).toBeLessThan(1000);
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it('a server that never answers the handshake closes the gate after the connect timeout', async () => {

@@ -23,6 +23,12 @@ export class SqlRunner {
     return (this.dataSource.driver as unknown as { master: Pool }).master;
   }
 
+  /** For /health and /metrics: read without waiting for anything. */
+  poolStats(): { total: number; idle: number; waiting: number } {
+    const p = this.pool;
+    return { total: p.totalCount, idle: p.idleCount, waiting: p.waitingCount };
+  }
+
   async rows<R extends QueryResultRow = Record<string, unknown>>(
     sql: string,
     params: unknown[] = [],

@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { SyncState } from '../concentrators/entities/concentrator.entity';
+import type { SyncState } from '../concentrators/concentrators.service';
 
 export type DesiredKind = 'schedules' | 'params';
 

@@ -4,6 +4,7 @@ import { CommandsModule } from '../commands/commands.module';
 import { ConcentratorsModule } from '../concentrators/concentrators.module';
 import { DesiredStateController } from './desired-state.controller';
 import { DesiredState } from './desired-state.entity';
+import { DesiredStateIngestHandlers } from './desired-state.ingest-handlers';
 import { DesiredStateService } from './desired-state.service';
 import { DesiredStateStore } from './desired-state.store';
 import { AuditModule } from '../audit/audit.module';
@@ -14,12 +15,11 @@ import { IngestionModule } from '../ingestion/ingestion.module';
     TypeOrmModule.forFeature([DesiredState]),
     ConcentratorsModule,
     CommandsModule,
-
     AuditModule,
     IngestionModule,
   ],
   controllers: [DesiredStateController],
-  providers: [DesiredStateService, DesiredStateStore],
+  providers: [DesiredStateService, DesiredStateStore, DesiredStateIngestHandlers],
   exports: [DesiredStateService],
 })
 export class DesiredStateModule {}

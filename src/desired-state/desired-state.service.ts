@@ -13,8 +13,7 @@ import { CommandsService, OutgoingMessage } from '../commands/commands.service';
 import { ConcentratorsService } from '../concentrators/concentrators.service';
 import { ConcentratorRegistry } from '../concentrators/concentrator-registry.service';
 import { ConcentratorLifecycle } from '../lifecycle/concentrator-lifecycle';
-import { SyncState } from '../concentrators/entities/concentrator.entity';
-import { IngestionService } from '../ingestion/ingestion.service';
+import type { SyncState } from '../concentrators/concentrators.service';
 import {
   ConfigCmd,
   ParamsLine,
@@ -66,7 +65,6 @@ export class DesiredStateService implements OnModuleInit {
   private readonly log = new Logger('DesiredState');
 
   constructor(
-    private readonly ingestion: IngestionService,
     private readonly registry: ConcentratorRegistry,
     private readonly concentrators: ConcentratorsService,
     private readonly commands: CommandsService,
@@ -77,17 +75,7 @@ export class DesiredStateService implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    // What the request says about the device the registry has recorded (ingestion); here
-    // it only means: give a managed device its desired state.
-    this.ingestion.on('config_request', async ({ dev }) => {
-      if (dev.state === 'managed') await this.pushAll(dev.sn);
-    });
-    this.ingestion.on('schedules', ({ dev, msg, at }) =>
-      this.storeReport(dev.sn, 'schedules', msg.items, at, msg.id),
-    );
-    this.ingestion.on('params', ({ dev, msg, at }) =>
-      this.storeReport(dev.sn, 'params', msg.lines, at, msg.id),
-    );
+    this.concentrators.useDesiredSync((sns) => this.store.syncOf(sns));
     this.settlement.onSettled((cmd) => void this.onSettled(cmd));
     // A concentrator adopted while online has been waiting for its config since
     // its config_request: give it now rather than at its next reconnect.
@@ -303,7 +291,8 @@ export class DesiredStateService implements OnModuleInit {
 
   // ---- device reports -------------------------------------------------------
 
-  private async storeReport(
+  /** What the device says it runs now (its answer to a query, or after a change). */
+  async storeReport(
     sn: string,
     kind: DesiredKind,
     value: ScheduleItem[] | ParamsLine[],

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { In, IsNull, Not, Repository } from 'typeorm';
 import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import { SyncState } from '../concentrators/entities/concentrator.entity';
+import type { SyncState } from '../concentrators/concentrators.service';
 import { ParamsLine, ScheduleItem } from '../protocol/backend-messages';
 import { DesiredKind, DesiredState } from './desired-state.entity';
 
@@ -16,6 +16,24 @@ type WireValue = ScheduleItem[] | ParamsLine[];
 @Injectable()
 export class DesiredStateStore {
   constructor(@InjectRepository(DesiredState) private readonly repo: Repository<DesiredState>) {}
+
+  /** The sync of each serial's desired schedules and params (null where none is desired). */
+  async syncOf(
+    sns: string[],
+  ): Promise<Map<string, { schedules: SyncState | null; params: SyncState | null }>> {
+    const rows = await this.repo.find({
+      select: { sn: true, kind: true, sync: true },
+      where: { sn: In(sns), desired: Not(IsNull()) },
+    });
+    const out = new Map<string, { schedules: SyncState | null; params: SyncState | null }>();
+    for (const r of rows) {
+      const e = out.get(r.sn) ?? { schedules: null, params: null };
+      if (r.kind === 'schedules') e.schedules = r.sync;
+      else if (r.kind === 'params') e.params = r.sync;
+      out.set(r.sn, e);
+    }
+    return out;
+  }
 
   find(sn: string, kind: DesiredKind): Promise<DesiredState | null> {
     return this.repo.findOneBy({ sn, kind });

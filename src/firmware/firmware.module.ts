@@ -29,7 +29,6 @@ const blobDir = (config: AppConfig) => join(config.dataDir, 'firmware');
         },
       }),
     }),
-
     AuditModule,
   ],
   controllers: [FirmwareController, FirmwareDownloadController],

@@ -6,13 +6,13 @@ import {
   OnModuleDestroy,
 } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { isDatabaseUnavailable } from '../database/database-errors';
 import { DatabaseGate } from '../database/database-gate';
-import { pgPool } from '../database/pg-pool';
+import { SqlRunner } from '../database/sql-runner';
+import { CommandsService } from '../commands/commands.service';
+import type { CommandCount } from '../commands/command-store';
 import {
   CachedConcentrator,
   ConcentratorRegistry,
@@ -37,12 +37,6 @@ const REFRESH_AFTER_SCRAPE_MS = 1000;
 /** A count still unanswered after this is given up (the query itself has its own bounds). */
 const REFRESH_TIMEOUT_MS = 10_000;
 
-interface CommandCount {
-  type: string;
-  state: string;
-  n: number;
-}
-
 /**
  * Registers the service's metrics on the per-app registry. Sources owned by
  * other modules are looked up at bootstrap without a hard import of their
@@ -62,7 +56,8 @@ export class AppMetrics implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     @Inject(METRICS_REGISTRY) private readonly registry: Registry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly sql: SqlRunner,
+    private readonly commandsService: CommandsService,
     private readonly stats: IngestStats,
     private readonly history: DeviceHistory,
     private readonly moduleRef: ModuleRef,
@@ -143,16 +138,17 @@ export class AppMetrics implements OnApplicationBootstrap, OnModuleDestroy {
         this.set(gate.up ? 1 : 0);
       },
     });
-    const pool = pgPool(this.dataSource);
+    const sql = this.sql;
     new Gauge({
       name: `${P}database_pool`,
       help: 'database pool: connections open (total) and idle, requests waiting for one (waiting)',
       labelNames: ['state'],
       registers,
       collect() {
-        this.set({ state: 'total' }, pool.totalCount);
-        this.set({ state: 'idle' }, pool.idleCount);
-        this.set({ state: 'waiting' }, pool.waitingCount);
+        const pool = sql.poolStats();
+        this.set({ state: 'total' }, pool.total);
+        this.set({ state: 'idle' }, pool.idle);
+        this.set({ state: 'waiting' }, pool.waiting);
       },
     });
 
@@ -238,10 +234,8 @@ export class AppMetrics implements OnApplicationBootstrap, OnModuleDestroy {
     let timer: NodeJS.Timeout | undefined;
     try {
       // The query has its own bounds; this one keeps a stuck count from holding the next ones.
-      const { rows } = await Promise.race([
-        pgPool(this.dataSource).query<CommandCount>(
-          'SELECT type, state, count(*)::int AS n FROM commands GROUP BY type, state',
-        ),
+      const rows = await Promise.race([
+        this.commandsService.counts(),
         new Promise<never>((_, reject) => {
           timer = setTimeout(
             () => reject(new Error(`no answer within ${REFRESH_TIMEOUT_MS} ms`)),

@@ -324,27 +324,6 @@ describe('decodeDeviceMessage: robustness', () => {
       }
     }
   });
-
-  it('is fast enough for ~10k messages/s', () => {
-    const b = buf({
-      ...telemetry,
-      lines: Array.from({ length: 8 }, (_, i) => ({
-        ...telemetry.lines[0],
-        line: i + 1,
-        power_w: 1,
-        pf: 0.9,
-        temp_c: 30,
-      })),
-    });
-    for (let i = 0; i < 500; i++) decodeDeviceMessage(SN, b, OPTS); // warm up
-    const n = 10_000;
-    const start = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) decodeDeviceMessage(SN, b, OPTS);
-    const ms = Number(process.hrtime.bigint() - start) / 1e6;
-    // Plain node decodes this in ~15 µs; jest's vm sandbox slows zod ~10x, so
-    // the bound only catches pathological regressions (e.g. a union parse).
-    expect(ms).toBeLessThan(5000);
-  });
 });
 
 describe('decodeDeviceMessage: detail', () => {

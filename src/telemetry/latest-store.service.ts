@@ -1,9 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { bulkQuery } from '../database/bulk-query';
-import { pgPool } from '../database/pg-pool';
+import { SqlRunner } from '../database/sql-runner';
 import { StatusLine, TelemetryLine } from '../protocol/device-messages';
 import { applySwitch } from './switch-state';
 import { UPSERT_LATEST_BATCH } from './telemetry.sql';
@@ -37,7 +34,7 @@ export class LatestStore implements OnModuleInit, OnApplicationShutdown {
   private flushing?: Promise<void>;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly sql: SqlRunner,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -134,12 +131,16 @@ export class LatestStore implements OnModuleInit, OnApplicationShutdown {
       cols.cause.push(r.onCause);
     }
     try {
-      await bulkQuery(
-        pgPool(this.dataSource),
-        this.config.database.bounds.bulkTimeoutMs,
-        UPSERT_LATEST_BATCH,
-        [cols.sn, cols.line, cols.ts, cols.rcv, ...m, cols.isOn, cols.onAt, cols.cause],
-      );
+      await this.sql.bulk(UPSERT_LATEST_BATCH, [
+        cols.sn,
+        cols.line,
+        cols.ts,
+        cols.rcv,
+        ...m,
+        cols.isOn,
+        cols.onAt,
+        cols.cause,
+      ]);
     } catch (err) {
       this.log.error(`latest flush of ${rows.length} lines failed: ${(err as Error).message}`);
       for (const r of rows) this.dirty.add(r);

@@ -1,33 +1,30 @@
-import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { bulkQuery } from '../database/bulk-query';
-import { pgPool } from '../database/pg-pool';
+import { SqlRunner } from '../database/sql-runner';
+import { PeriodicJobs } from '../jobs/periodic-jobs';
 import { MAX_BEHIND_S } from '../protocol/clock';
 import { ENSURE_PARTITIONS } from './telemetry.sql';
+
+export const PARTITIONS_JOB = 'telemetry.partitions';
 
 /**
  * Keeps daily telemetry partitions ready: back as far as a trusted device
  * time may go (7 days) and PARTITION_DAYS_AHEAD days ahead, checked hourly.
  */
 @Injectable()
-export class PartitionMaintenance implements OnModuleInit, OnModuleDestroy {
+export class PartitionMaintenance implements OnModuleInit {
   private readonly log = new Logger('Partitions');
-  private timer?: NodeJS.Timeout;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly sql: SqlRunner,
+    private readonly jobs: PeriodicJobs,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async onModuleInit(): Promise<void> {
+    // Before ingestion starts: the first batch needs today's partition.
     await this.ensure();
-    this.timer = setInterval(() => void this.ensure(), 3_600_000).unref();
-  }
-
-  onModuleDestroy(): void {
-    clearInterval(this.timer);
+    this.jobs.register({ name: PARTITIONS_JOB, everyMs: 3_600_000, run: () => this.ensure() });
   }
 
   async ensure(): Promise<number> {
@@ -38,12 +35,10 @@ export class PartitionMaintenance implements OnModuleInit, OnModuleDestroy {
       // Creating a partition waits for the parent table's lock behind running batches.
       const {
         rows: [row],
-      } = await bulkQuery<{ created: number }>(
-        pgPool(this.dataSource),
-        this.config.database.bounds.bulkTimeoutMs,
-        ENSURE_PARTITIONS,
-        [day(-back), day(this.config.ingest.partitionDaysAhead)],
-      );
+      } = await this.sql.bulk<{ created: number }>(ENSURE_PARTITIONS, [
+        day(-back),
+        day(this.config.ingest.partitionDaysAhead),
+      ]);
       const created = Number(row?.created ?? 0);
       if (created > 0) this.log.debug(`created ${created} telemetry partition(s)`);
       return created;

@@ -1,12 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { Pool } from 'pg';
-import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { bulkQuery } from '../database/bulk-query';
+import { SqlRunner } from '../database/sql-runner';
 import { DatabaseGate } from '../database/database-gate';
-import { pgPool } from '../database/pg-pool';
 import { IngestStats } from '../ingestion/ingest-stats';
 import { failureReason } from '../ingestion/message-outcome';
 import { TelemetryLine } from '../protocol/device-messages';
@@ -42,7 +38,7 @@ export class TelemetryWriter extends EventEmitter implements OnModuleInit, OnApp
   duplicates = 0;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly sql: SqlRunner,
     private readonly stats: IngestStats,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly gate: DatabaseGate,
@@ -61,10 +57,6 @@ export class TelemetryWriter extends EventEmitter implements OnModuleInit, OnApp
       const timer = setTimeout(done, ms).unref();
       this.gate.once('up', done);
     });
-  }
-
-  private get pool(): Pool {
-    return pgPool(this.dataSource);
   }
 
   onModuleInit(): void {
@@ -142,14 +134,8 @@ export class TelemetryWriter extends EventEmitter implements OnModuleInit, OnApp
   private async write(batch: TelemetryBatch): Promise<void> {
     const started = performance.now();
     try {
-      const res = await bulkQuery(
-        this.pool,
-        this.config.database.bounds.bulkTimeoutMs,
-        INSERT_TELEMETRY_BATCH,
-        batch.params(),
-      );
+      const { rowCount: inserted } = await this.sql.bulk(INSERT_TELEMETRY_BATCH, batch.params());
       const durationMs = performance.now() - started;
-      const inserted = res.rowCount ?? 0;
       this.duplicates += batch.rows - inserted;
       this.stats.recordFlush(inserted, durationMs, batch.rows - inserted);
       this.emit('flushed', {

@@ -1,4 +1,4 @@
-import { describeSkip, skipReason } from './eligibility';
+import { describeSkip, planTargets, skipReason } from './eligibility';
 
 const campaign = { version: '1.5.0', model: null, allowDowngrade: false };
 
@@ -33,5 +33,29 @@ describe('skipReason', () => {
       /runs 2.0.*1.5.0.*allowDowngrade/,
     );
     expect(describeSkip('busy', { fw: null, model: null }, campaign)).toMatch(/another/);
+  });
+});
+
+describe('planTargets', () => {
+  const dev = (sn: string, fw: string | null, model: string | null = null) => ({ sn, fw, model });
+
+  it('keeps the order, and gives each skipped device its reason and explanation', () => {
+    const plan = planTargets(
+      [dev('a', '1.4.0'), dev('b', '1.5.0'), dev('c', null), dev('d', '1.0.0')],
+      new Set(['d']),
+      campaign,
+    );
+    expect(plan).toEqual([
+      { sn: 'a', fw: '1.4.0', reason: undefined, detail: null },
+      { sn: 'b', fw: '1.5.0', reason: 'already_current', detail: expect.stringMatching(/1.5.0/) },
+      { sn: 'c', fw: null, reason: undefined, detail: null },
+      { sn: 'd', fw: '1.0.0', reason: 'busy', detail: expect.stringMatching(/another/) },
+    ]);
+  });
+
+  it('busy wins over every other reason, even with allowDowngrade', () => {
+    const forced = { ...campaign, model: 'RJ-C8', allowDowngrade: true };
+    const [p] = planTargets([dev('a', '9.0', 'RJ-C16')], new Set(['a']), forced);
+    expect(p.reason).toBe('busy');
   });
 });

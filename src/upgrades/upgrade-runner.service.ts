@@ -52,7 +52,8 @@ export class UpgradeRunner implements OnModuleInit, OnApplicationShutdown {
   onModuleInit(): void {
     this.unsubscribe = this.settlement.onSettled((cmd) => {
       if (cmd.type !== 'upgrade') return;
-      this.onCommandSettled(cmd).catch((err: Error) =>
+      // Listeners are synchronous: the work runs on, its failure logged here.
+      void this.onCommandSettled(cmd).catch((err: Error) =>
         this.log.error(`settling ${cmd.id} for ${cmd.sn}: ${err.message}`),
       );
     });

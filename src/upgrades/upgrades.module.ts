@@ -7,7 +7,7 @@ import { IngestionModule } from '../ingestion/ingestion.module';
 import { JobsModule } from '../jobs/jobs.module';
 import { UpgradeCampaign } from './entities/upgrade-campaign.entity';
 import { UpgradeTarget } from './entities/upgrade-target.entity';
-import { UpgradeProgress } from './upgrade-progress.service';
+import { UpgradeProgress } from './upgrade-progress.ingest-handlers';
 import { UpgradeRunner } from './upgrade-runner.service';
 import { UpgradeStore } from './upgrade-store';
 import { UpgradesController } from './upgrades.controller';
@@ -23,7 +23,6 @@ import { LiveModule } from '../live/live.module';
     FirmwareModule,
     IngestionModule,
     JobsModule,
-
     AuditModule,
     LiveModule,
   ],

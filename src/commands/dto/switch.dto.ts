@@ -104,7 +104,10 @@ export class BulkSwitchResult {
 
 export class BulkSwitchView {
   @ApiProperty({ description: 'targets whose command was published' }) sent!: number;
-  @ApiProperty({ description: 'targets refused (offline, cooldown, unknown …); never queued' })
+  @ApiProperty({
+    description:
+      'targets not switched (offline, cooldown, unknown …; 503 after a server-side failure, when the rest is not attempted); never queued',
+  })
   refused!: number;
   @ApiProperty({ type: [BulkSwitchResult] }) results!: BulkSwitchResult[];
 }

@@ -1,4 +1,4 @@
-import { Column, Entity, PrimaryColumn, VirtualColumn } from 'typeorm';
+import { Column, Entity, PrimaryColumn } from 'typeorm';
 
 export type ConcentratorState = 'pending' | 'managed';
 export type SyncState = 'pending' | 'synced' | 'failed';
@@ -26,19 +26,6 @@ export class Concentrator {
   @Column('integer', { name: 'delta_pct', nullable: true }) deltaPct!: number | null;
   @Column('text', { name: 'config_sync', nullable: true }) configSync!: SyncState | null;
   @Column('text', { name: 'config_command_id', nullable: true }) configCommandId!: string | null;
-  // Sync of the desired schedules / params (src/desired-state), read along for the detail view.
-  @VirtualColumn({
-    type: 'text',
-    query: (a) =>
-      `SELECT sync FROM desired_state WHERE sn = ${a}.sn AND kind = 'schedules' AND desired IS NOT NULL`,
-  })
-  schedulesSync!: SyncState | null;
-  @VirtualColumn({
-    type: 'text',
-    query: (a) =>
-      `SELECT sync FROM desired_state WHERE sn = ${a}.sn AND kind = 'params' AND desired IS NOT NULL`,
-  })
-  paramsSync!: SyncState | null;
   @Column('timestamptz', { name: 'adopted_at', nullable: true }) adoptedAt!: Date | null;
   @Column('timestamptz', { name: 'created_at', default: () => 'now()' }) createdAt!: Date;
   @Column('timestamptz', { name: 'updated_at', default: () => 'now()' }) updatedAt!: Date;

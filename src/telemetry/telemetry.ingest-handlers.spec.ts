@@ -1,4 +1,3 @@
-import type { DataSource } from 'typeorm';
 import { loadConfig } from '../config/app-config';
 import type { CachedConcentrator } from '../concentrators/concentrator-registry.service';
 import type { SqlRunner } from '../database/sql-runner';
@@ -12,33 +11,29 @@ import { LiveFeed } from '../live/live-feed.service';
 import type { StatusLine, TelemetryLine } from '../protocol/device-messages';
 import { LatestStore } from './latest-store.service';
 import { PURGE_TELEMETRY } from './telemetry.sql';
-import { TelemetryIngestHandlers } from './telemetry-ingest.handlers';
+import { TelemetryIngestHandlers } from './telemetry.ingest-handlers';
 import type { TelemetryWriter } from './telemetry-writer.service';
 
 const SN = '202005010001';
 const OTHER = '202005010002';
 
-/** A pg pool that records the serials of each latest-values upsert. */
-function fakeDataSource() {
+/** The SqlRunner LatestStore flushes through, recording the serials of each upsert. */
+function fakeLatestSql() {
   const flushedSerials: string[][] = [];
-  const client = {
-    on: () => undefined,
-    off: () => undefined,
-    release: () => undefined,
-    query: async (q: { text: string; values?: unknown[] }) => {
-      if (q.values) flushedSerials.push(q.values[0] as string[]);
+  const sql = {
+    bulk: async (_text: string, values: unknown[] = []) => {
+      flushedSerials.push(values[0] as string[]);
       return { rows: [], rowCount: 0 };
     },
   };
-  const dataSource = { driver: { master: { connect: async () => client } } };
-  return { dataSource: dataSource as unknown as DataSource, flushedSerials };
+  return { latestSql: sql as unknown as SqlRunner, flushedSerials };
 }
 
 function setup() {
   const config = loadConfig({ DATABASE_URL: 'postgres://x@127.0.0.1/x' });
-  const { dataSource, flushedSerials } = fakeDataSource();
+  const { latestSql, flushedSerials } = fakeLatestSql();
   // Not initialised: no flush timer; the test flushes by hand.
-  const latest = new LatestStore(dataSource, config);
+  const latest = new LatestStore(latestSql, config);
   const lifecycle = new ConcentratorLifecycle();
   const handlers = new Map<string, DeviceMessageHandler>();
   const ingestion = {

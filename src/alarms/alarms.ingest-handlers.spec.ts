@@ -7,7 +7,7 @@ import type {
 import type { IngestionService } from '../ingestion/ingestion.service';
 import { ConcentratorLifecycle, LifecycleChange } from '../lifecycle/concentrator-lifecycle';
 import type { StatusLine } from '../protocol/device-messages';
-import { AlarmsIngestHandlers } from './alarms-ingest.handlers';
+import { AlarmsIngestHandlers } from './alarms.ingest-handlers';
 import type { AlarmsService } from './alarms.service';
 
 const SN = '202005010001';
