@@ -13,6 +13,7 @@ import { CurrentActor } from '../identity/actor.decorator';
 import { LinePipe } from '../common/line.pipe';
 import { SerialPipe } from '../common/serial.pipe';
 import { ConcentratorsService } from './concentrators.service';
+import { LineNamesService } from './line-names.service';
 import {
   AdoptConcentratorDto,
   ConcentratorCreatedView,
@@ -29,7 +30,10 @@ import {
 @ApiV1('concentrators')
 @Controller('api/v1/concentrators')
 export class ConcentratorsController {
-  constructor(private readonly service: ConcentratorsService) {}
+  constructor(
+    private readonly service: ConcentratorsService,
+    private readonly lineNames: LineNamesService,
+  ) {}
 
   @Get()
   @MinRole('viewer')
@@ -127,7 +131,7 @@ export class ConcentratorsController {
   @ApiOperation({ summary: 'Breaker lines and their names' })
   @ApiOkResponse({ type: [LineView] })
   lines(@Param('sn', SerialPipe) sn: string): Promise<LineView[]> {
-    return this.service.listLines(sn);
+    return this.lineNames.listLines(sn);
   }
 
   @Patch(':sn/lines/:line')
@@ -140,6 +144,6 @@ export class ConcentratorsController {
     @Body() dto: RenameLineDto,
     @CurrentActor() actor: Actor | null,
   ): Promise<LineView> {
-    return this.service.renameLine(sn, line, dto.name, actor);
+    return this.lineNames.renameLine(sn, line, dto.name, actor);
   }
 }

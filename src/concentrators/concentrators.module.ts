@@ -5,7 +5,9 @@ import { JobsModule } from '../jobs/jobs.module';
 import { LifecycleModule } from '../lifecycle/lifecycle.module';
 import { ConcentratorsController } from './concentrators.controller';
 import { HistoryController } from './history.controller';
+import { ConcentratorConfigService } from './concentrator-config.service';
 import { ConcentratorsService } from './concentrators.service';
+import { LineNamesService } from './line-names.service';
 import { DeviceHistory } from './device-history.service';
 import { ConcentratorRegistry } from './concentrator-registry.service';
 import { LineName } from './entities/line-name.entity';
@@ -25,7 +27,20 @@ import { LiveModule } from '../live/live.module';
     LiveModule,
   ],
   controllers: [ConcentratorsController, HistoryController],
-  providers: [ConcentratorsService, ConcentratorRegistry, DeviceHistory],
-  exports: [ConcentratorsService, ConcentratorRegistry, DeviceHistory, LifecycleModule],
+  providers: [
+    ConcentratorsService,
+    ConcentratorConfigService,
+    LineNamesService,
+    ConcentratorRegistry,
+    DeviceHistory,
+  ],
+  exports: [
+    ConcentratorsService,
+    ConcentratorConfigService,
+    LineNamesService,
+    ConcentratorRegistry,
+    DeviceHistory,
+    LifecycleModule,
+  ],
 })
 export class ConcentratorsModule {}

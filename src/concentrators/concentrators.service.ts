@@ -1,10 +1,4 @@
-import {
-  BadRequestException,
-  ConflictException,
-  Inject,
-  Injectable,
-  NotFoundException,
-} from '@nestjs/common';
+import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Brackets, In, Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
@@ -17,11 +11,9 @@ import {
   ConcentratorView,
   CreateConcentratorDto,
   ListConcentratorsQuery,
-  LineView,
   UpdateConcentratorDto,
 } from './dto/concentrator.dto';
 import { Concentrator, ConcentratorState, SyncState } from './entities/concentrator.entity';
-import { LineName } from './entities/line-name.entity';
 import { initialConfig } from './initial-config';
 import { AuditActionName } from '../audit/audit-actions';
 import { CredentialsService } from '../credentials/credentials.service';
@@ -29,39 +21,11 @@ import { ConcentratorLifecycle } from '../lifecycle/concentrator-lifecycle';
 
 export type { SyncState };
 
-/** A concentrator's desired config: all three set, or none (the device keeps its own). */
-export interface DesiredConfig {
-  reportS: number;
-  heartbeatS: number;
-  deltaPct: number;
-}
-
-export interface DesiredConfigState {
-  /** null when none is set: then nothing is pushed. */
-  desired: DesiredConfig | null;
-  sync: SyncState | null;
-  /** The command that carries the current value (null until one is sent). */
-  commandId: string | null;
-}
-
-function desiredConfig(
-  c: Pick<Concentrator, 'reportS' | 'heartbeatS' | 'deltaPct'>,
-): DesiredConfig | null {
-  if (c.reportS === null || c.heartbeatS === null || c.deltaPct === null) return null;
-  return { reportS: c.reportS, heartbeatS: c.heartbeatS, deltaPct: c.deltaPct };
-}
-
 /** What dashboards show of a concentrator beside its lines' latest values. */
 export type ConcentratorSummary = Pick<
   Concentrator,
   'sn' | 'name' | 'site' | 'online' | 'lastSeenAt' | 'clockSkew'
 >;
-
-/**
- * The highest line number another owner holds values for (telemetry's latest
- * values); 0 when none. Plugged in from above: the registry may not import it.
- */
-export type HighestLineSource = (sn: string) => Promise<number>;
 
 /** Sync of the desired schedules and params, per serial (desired-state plugs itself in). */
 export interface DesiredSync {
@@ -102,7 +66,6 @@ function toView(c: Concentrator, desired: DesiredSync = NO_SYNC): ConcentratorVi
 export class ConcentratorsService {
   constructor(
     @InjectRepository(Concentrator) private readonly repo: Repository<Concentrator>,
-    @InjectRepository(LineName) private readonly lineNames: Repository<LineName>,
     private readonly registry: ConcentratorRegistry,
     private readonly lifecycle: ConcentratorLifecycle,
     private readonly credentials: CredentialsService,
@@ -110,7 +73,6 @@ export class ConcentratorsService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  private highestKnownLine: HighestLineSource = () => Promise.resolve(0);
   private desiredSync: DesiredSyncSource = () => Promise.resolve(new Map<string, DesiredSync>());
 
   /** The sync of desired schedules and params in views (desired-state plugs itself in). */
@@ -128,11 +90,6 @@ export class ConcentratorsService {
 
   async view(c: Concentrator): Promise<ConcentratorView> {
     return (await this.views([c]))[0];
-  }
-
-  /** Lines with values but no name count too in listLines (telemetry plugs itself in). */
-  useHighestKnownLine(source: HighestLineSource): void {
-    this.highestKnownLine = source;
   }
 
   /** Registry changes are audited whatever their outcome. */
@@ -331,69 +288,6 @@ export class ConcentratorsService {
     });
   }
 
-  /** Lines 1 … the highest of the reported line count, a named line and a line with values. */
-  async listLines(sn: string): Promise<LineView[]> {
-    const c = await this.get(sn);
-    const [names, withValues] = await Promise.all([
-      this.lineNamesOf(sn),
-      this.highestKnownLine(sn),
-    ]);
-    const count = Math.max(c.lineCount ?? 0, ...names.keys(), withValues, 0);
-    return Array.from({ length: count }, (_, i) => ({
-      line: i + 1,
-      name: names.get(i + 1) ?? null,
-    }));
-  }
-
-  /** Operator-given names of one concentrator's lines, by line. */
-  async lineNamesOf(sn: string): Promise<Map<number, string>> {
-    const rows = await this.lineNames.find({ where: { sn }, order: { line: 'ASC' } });
-    return new Map(rows.map((r) => [r.line, r.name]));
-  }
-
-  /** The same for many concentrators, by serial; a serial without named lines is absent. */
-  async lineNamesOfMany(sns: readonly string[]): Promise<Map<string, Map<number, string>>> {
-    const out = new Map<string, Map<number, string>>();
-    if (sns.length === 0) return out;
-    const rows = await this.lineNames.find({
-      where: { sn: In([...sns]) },
-      order: { sn: 'ASC', line: 'ASC' },
-    });
-    for (const r of rows) {
-      let names = out.get(r.sn);
-      if (!names) out.set(r.sn, (names = new Map<number, string>()));
-      names.set(r.line, r.name);
-    }
-    return out;
-  }
-
-  renameLine(
-    sn: string,
-    line: number,
-    name: string,
-    actor: Actor | null = null,
-  ): Promise<LineView> {
-    return this.audited(actor, 'line.rename', sn, { line, name }, () =>
-      this.doRenameLine(sn, line, name),
-    );
-  }
-
-  private async doRenameLine(sn: string, line: number, name: string): Promise<LineView> {
-    const c = await this.get(sn);
-    if (c.lineCount !== null && line > c.lineCount) {
-      throw new BadRequestException(
-        `line ${line} is beyond the concentrator's ${c.lineCount} lines`,
-      );
-    }
-    await this.lineNames
-      .createQueryBuilder()
-      .insert()
-      .values({ sn, line, name })
-      .orUpdate(['name'], ['sn', 'line'])
-      .execute();
-    return { line, name };
-  }
-
   /** A page of managed concentrators in serial order, of one site or all (the fleet overview). */
   async managedPage(q: {
     site?: string;
@@ -407,56 +301,6 @@ export class ConcentratorsService {
       skip: q.offset,
     });
     return { items, total };
-  }
-
-  // ---- desired config: desired-state decides, the registry stores -----------
-
-  /** The desired config of a registered concentrator (404 otherwise). */
-  async desiredConfigOf(sn: string): Promise<DesiredConfigState> {
-    const c = await this.get(sn);
-    return { desired: desiredConfig(c), sync: c.configSync, commandId: c.configCommandId };
-  }
-
-  /** The config to send: null unless the concentrator is managed and has one set. */
-  async configToPush(sn: string): Promise<DesiredConfig | null> {
-    const c = await this.repo.findOneBy({ sn, state: 'managed' });
-    return c && desiredConfig(c);
-  }
-
-  /**
-   * A new desired config: pending, carried by no command yet. The registry
-   * judges silence by report_s, so its cache follows at once.
-   */
-  async setDesiredConfig(sn: string, config: DesiredConfig): Promise<void> {
-    await this.repo.update(
-      { sn },
-      {
-        reportS: config.reportS,
-        heartbeatS: config.heartbeatS,
-        deltaPct: config.deltaPct,
-        configSync: 'pending',
-        configCommandId: null,
-        updatedAt: new Date(),
-      },
-    );
-    this.registry.reportPeriodChanged(sn, config.reportS);
-  }
-
-  /**
-   * Records the command that carries `config`; false (nothing recorded) when
-   * the desired config changed meanwhile: a newer push carries that one.
-   */
-  async recordConfigPushed(sn: string, config: DesiredConfig, commandId: string): Promise<boolean> {
-    const res = await this.repo.update(
-      { sn, reportS: config.reportS, heartbeatS: config.heartbeatS, deltaPct: config.deltaPct },
-      { configSync: 'pending', configCommandId: commandId },
-    );
-    return !!res.affected;
-  }
-
-  /** The device answered the command carrying its config; nothing when another command carries it now. */
-  async recordConfigSettled(sn: string, commandId: string, sync: SyncState): Promise<void> {
-    await this.repo.update({ sn, configCommandId: commandId }, { configSync: sync });
   }
 
   // ---- fleet operations (upgrade campaigns) ----------------------------------

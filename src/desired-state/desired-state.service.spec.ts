@@ -7,13 +7,13 @@ import type {
   OutgoingMessage,
   SendCommandInput,
 } from '../commands/commands.service';
-import type { ConcentratorRegistry } from '../concentrators/concentrator-registry.service';
 import type {
-  ConcentratorsService,
+  ConcentratorConfigService,
   DesiredConfig,
   DesiredConfigState,
-  SyncState,
-} from '../concentrators/concentrators.service';
+} from '../concentrators/concentrator-config.service';
+import type { ConcentratorRegistry } from '../concentrators/concentrator-registry.service';
+import type { ConcentratorsService, SyncState } from '../concentrators/concentrators.service';
 import type { DeviceMessageContext } from '../ingestion/device-message-context';
 import type { IngestionService } from '../ingestion/ingestion.service';
 import { DesiredStateIngestHandlers } from './desired-state.ingest-handlers';
@@ -223,6 +223,7 @@ function setup() {
   const svc = new DesiredStateService(
     registry as unknown as ConcentratorRegistry,
     concentrators as unknown as ConcentratorsService,
+    concentrators as unknown as ConcentratorConfigService,
     commands as unknown as CommandsService,
     settlement as unknown as CommandSettlement,
     audit as unknown as AuditService,

@@ -10,6 +10,7 @@ import { Actor } from '../identity/roles';
 import { Command } from '../commands/command.entity';
 import { CommandSettlement } from '../commands/command-settlement.service';
 import { CommandsService, OutgoingMessage } from '../commands/commands.service';
+import { ConcentratorConfigService } from '../concentrators/concentrator-config.service';
 import { ConcentratorsService } from '../concentrators/concentrators.service';
 import { ConcentratorRegistry } from '../concentrators/concentrator-registry.service';
 import { ConcentratorLifecycle } from '../lifecycle/concentrator-lifecycle';
@@ -58,7 +59,7 @@ interface Caller {
  * on every config_request. A kind is `synced` only when the device acked the
  * command that carried its current value; an ack ok:false makes it `failed`.
  * This service decides what to push and when; the config itself is stored by
- * the registry (ConcentratorsService), schedules and params by DesiredStateStore.
+ * the registry (ConcentratorConfigService), schedules and params by DesiredStateStore.
  */
 @Injectable()
 export class DesiredStateService implements OnModuleInit {
@@ -67,6 +68,7 @@ export class DesiredStateService implements OnModuleInit {
   constructor(
     private readonly registry: ConcentratorRegistry,
     private readonly concentrators: ConcentratorsService,
+    private readonly configs: ConcentratorConfigService,
     private readonly commands: CommandsService,
     private readonly settlement: CommandSettlement,
     private readonly audit: AuditService,
@@ -91,7 +93,7 @@ export class DesiredStateService implements OnModuleInit {
   // ---- reads ----------------------------------------------------------------
 
   async getConfig(sn: string): Promise<ConfigView> {
-    const c = await this.concentrators.desiredConfigOf(sn);
+    const c = await this.configs.desiredConfigOf(sn);
     return {
       sn,
       desired: c.desired,
@@ -126,7 +128,7 @@ export class DesiredStateService implements OnModuleInit {
       'config',
     );
     await this.managed(sn);
-    await this.concentrators.setDesiredConfig(sn, {
+    await this.configs.setDesiredConfig(sn, {
       reportS: wire.report_s,
       heartbeatS: wire.heartbeat_s,
       deltaPct: wire.delta_pct,
@@ -247,7 +249,7 @@ export class DesiredStateService implements OnModuleInit {
     kind: Kind,
   ): Promise<{ message: OutgoingMessage; markCarrier: (id: string) => Promise<boolean> } | null> {
     if (kind === 'config') {
-      const values = await this.concentrators.configToPush(sn);
+      const values = await this.configs.configToPush(sn);
       // Unset (or not managed): the device keeps its own settings.
       if (!values) return null;
       return {
@@ -257,7 +259,7 @@ export class DesiredStateService implements OnModuleInit {
           heartbeat_s: values.heartbeatS,
           delta_pct: values.deltaPct,
         },
-        markCarrier: (id) => this.concentrators.recordConfigPushed(sn, values, id),
+        markCarrier: (id) => this.configs.recordConfigPushed(sn, values, id),
       };
     }
     const row = await this.store.find(sn, kind);
@@ -280,7 +282,7 @@ export class DesiredStateService implements OnModuleInit {
     if (!sync) return;
     try {
       if (cmd.type === 'config') {
-        await this.concentrators.recordConfigSettled(cmd.sn, cmd.id, sync);
+        await this.configs.recordConfigSettled(cmd.sn, cmd.id, sync);
       } else {
         await this.store.recordSettled(cmd.sn, cmd.type, cmd.id, sync);
       }

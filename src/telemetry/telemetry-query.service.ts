@@ -2,6 +2,7 @@ import { BadRequestException, Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, Repository } from 'typeorm';
 import { ConcentratorSummary, ConcentratorsService } from '../concentrators/concentrators.service';
+import { LineNamesService } from '../concentrators/line-names.service';
 import { SqlRunner } from '../database/sql-runner';
 import { ConcentratorLine } from './concentrator-line.entity';
 import {
@@ -42,12 +43,13 @@ export class TelemetryQueryService implements OnModuleInit {
     @InjectRepository(ConcentratorLine) private readonly lines: Repository<ConcentratorLine>,
     private readonly sql: SqlRunner,
     private readonly concentrators: ConcentratorsService,
+    private readonly lineNames: LineNamesService,
     private readonly latest: LatestStore,
   ) {}
 
   onModuleInit(): void {
     // The registry's list of lines also counts lines that have values but no name.
-    this.concentrators.useHighestKnownLine((sn) => this.highestLine(sn));
+    this.lineNames.useHighestKnownLine((sn) => this.highestLine(sn));
   }
 
   /** The highest line with stored latest values; 0 when none. */
@@ -59,7 +61,7 @@ export class TelemetryQueryService implements OnModuleInit {
     const c = await this.concentrators.get(sn);
     const [rows, names] = await Promise.all([
       this.lines.find({ where: { sn }, order: { line: 'ASC' } }),
-      this.concentrators.lineNamesOf(sn),
+      this.lineNames.lineNamesOf(sn),
     ]);
     return this.latestView(c, rows, names);
   }
@@ -70,7 +72,7 @@ export class TelemetryQueryService implements OnModuleInit {
     const [rows, names] = sns.length
       ? await Promise.all([
           this.lines.find({ where: { sn: In(sns) }, order: { sn: 'ASC', line: 'ASC' } }),
-          this.concentrators.lineNamesOfMany(sns),
+          this.lineNames.lineNamesOfMany(sns),
         ])
       : [[], new Map<string, Map<number, string>>()];
     const bySn = new Map<string, ConcentratorLine[]>();

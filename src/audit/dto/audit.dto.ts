@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { PaginationQuery, PageOf } from '../../common/pagination.dto';
+import { AUDIT_OUTCOMES } from '../audit-entry.entity';
 
 export class ListAuditQuery extends PaginationQuery {
   @ApiPropertyOptional({ description: 'e.g. command.switch, concentrator.adopt' })
@@ -21,9 +22,9 @@ export class ListAuditQuery extends PaginationQuery {
   @MaxLength(64)
   actor?: string;
 
-  @ApiPropertyOptional({ enum: ['ok', 'refused', 'failed'] })
+  @ApiPropertyOptional({ enum: AUDIT_OUTCOMES })
   @IsOptional()
-  @IsIn(['ok', 'refused', 'failed'])
+  @IsIn(AUDIT_OUTCOMES)
   outcome?: 'ok' | 'refused' | 'failed';
 }
 
@@ -34,7 +35,7 @@ export class AuditView {
   @ApiProperty({ nullable: true, type: String }) actorRole!: string | null;
   @ApiProperty() action!: string;
   @ApiProperty({ nullable: true, type: String }) target!: string | null;
-  @ApiProperty({ enum: ['ok', 'refused', 'failed'] }) outcome!: string;
+  @ApiProperty({ enum: AUDIT_OUTCOMES }) outcome!: string;
   @ApiProperty({ nullable: true, type: Number }) statusCode!: number | null;
   @ApiProperty({ nullable: true, type: Object }) detail!: Record<string, unknown> | null;
   @ApiProperty({ nullable: true, type: String }) ip!: string | null;

@@ -11,6 +11,7 @@ import {
   ValidateIf,
 } from 'class-validator';
 import { PaginationQuery, PageOf } from '../../common/pagination.dto';
+import { CONCENTRATOR_STATES } from '../entities/concentrator.entity';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
@@ -66,9 +67,9 @@ export class UpdateConcentratorDto {
 }
 
 export class ListConcentratorsQuery extends PaginationQuery {
-  @ApiPropertyOptional({ enum: ['managed', 'pending'] })
+  @ApiPropertyOptional({ enum: CONCENTRATOR_STATES })
   @IsOptional()
-  @IsIn(['managed', 'pending'])
+  @IsIn(CONCENTRATOR_STATES)
   state?: 'managed' | 'pending';
 
   @ApiPropertyOptional({ type: Boolean })
@@ -106,7 +107,7 @@ export class RenameLineDto {
 
 export class ConcentratorView {
   @ApiProperty() sn!: string;
-  @ApiProperty({ enum: ['pending', 'managed'] }) state!: string;
+  @ApiProperty({ enum: CONCENTRATOR_STATES }) state!: string;
   @ApiProperty({ nullable: true, type: String }) name!: string | null;
   @ApiProperty({ nullable: true, type: String }) site!: string | null;
   @ApiProperty() online!: boolean;

@@ -1,6 +1,7 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-export type ConcentratorState = 'pending' | 'managed';
+export const CONCENTRATOR_STATES = ['pending', 'managed'] as const;
+export type ConcentratorState = (typeof CONCENTRATOR_STATES)[number];
 export type SyncState = 'pending' | 'synced' | 'failed';
 
 @Entity('concentrators')

@@ -9,6 +9,7 @@ import {
   IsString,
   ValidateNested,
 } from 'class-validator';
+import { COMMAND_STATES } from '../../commands/command.entity';
 
 // Types are checked here; ranges and cross-field rules come from the protocol
 // schemas (wire-check.ts), so the API accepts exactly what may go on the wire.
@@ -110,7 +111,7 @@ export class ParamsDto {
 
 export class CarrierView {
   @ApiProperty() id!: string;
-  @ApiProperty({ enum: ['sent', 'acked', 'failed', 'timeout'] }) state!: string;
+  @ApiProperty({ enum: COMMAND_STATES }) state!: string;
   @ApiProperty({ nullable: true, type: Number, description: "the device's ack code (e.g. 34)" })
   ackCode!: number | null;
   @ApiProperty({ nullable: true, type: String }) ackMsg!: string | null;

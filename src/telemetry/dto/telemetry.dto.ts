@@ -5,6 +5,10 @@ import { IsIntInRange, MAX_OFFSET } from '../../common/int-param';
 import { PaginationQuery, PageOf } from '../../common/pagination.dto';
 import { IsTimestamp, TIMESTAMP_RULE } from '../../common/timestamp';
 import { API_FIELDS } from '../../common/measurement-names';
+import { BUCKETS } from '../telemetry.sql';
+
+/** `raw` and the aggregation buckets of telemetry.sql.ts. */
+const BUCKET_NAMES = ['raw', ...Object.keys(BUCKETS)];
 
 /** A line and a time window: what the history reads (telemetry, energy) share. */
 export class LineRangeQuery {
@@ -33,9 +37,9 @@ export class LineRangeQuery {
 }
 
 export class TelemetryQuery extends LineRangeQuery {
-  @ApiPropertyOptional({ enum: ['raw', '1m', '5m', '15m', '1h', '1d'], default: 'raw' })
+  @ApiPropertyOptional({ enum: BUCKET_NAMES, default: 'raw' })
   @IsOptional()
-  @IsIn(['raw', '1m', '5m', '15m', '1h', '1d'])
+  @IsIn(BUCKET_NAMES)
   bucket: 'raw' | '1m' | '5m' | '15m' | '1h' | '1d' = 'raw';
 
   @ApiPropertyOptional({
@@ -117,7 +121,7 @@ export class FleetLatestPage extends PageOf(ConcentratorLatestView) {}
 
 export class TelemetryResult {
   @ApiProperty() sn!: string;
-  @ApiProperty({ enum: ['raw', '1m', '5m', '15m', '1h', '1d'] }) bucket!: string;
+  @ApiProperty({ enum: BUCKET_NAMES }) bucket!: string;
   @ApiProperty({ format: 'date-time' }) from!: string;
   @ApiProperty({ format: 'date-time' }) to!: string;
   @ApiProperty({

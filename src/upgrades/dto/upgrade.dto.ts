@@ -14,6 +14,7 @@ import {
 } from 'class-validator';
 import { PaginationQuery, PageOf } from '../../common/pagination.dto';
 import { TARGET_STATES, TargetState } from '../entities/upgrade-target.entity';
+import { CAMPAIGN_STATES } from '../entities/upgrade-campaign.entity';
 
 export const MAX_CAMPAIGN_TARGETS = 10000;
 
@@ -126,9 +127,9 @@ export class CreateUpgradeDto {
 }
 
 export class ListUpgradesQuery extends PaginationQuery {
-  @ApiPropertyOptional({ enum: ['running', 'finished'] })
+  @ApiPropertyOptional({ enum: CAMPAIGN_STATES })
   @IsOptional()
-  @IsIn(['running', 'finished'])
+  @IsIn(CAMPAIGN_STATES)
   state?: 'running' | 'finished';
 }
 
@@ -195,7 +196,7 @@ export class UpgradeCampaignSummary {
   @ApiProperty({ nullable: true, type: String }) model!: string | null;
   @ApiProperty() allowDowngrade!: boolean;
   @ApiProperty({ nullable: true, type: String }) site!: string | null;
-  @ApiProperty({ enum: ['running', 'finished'] }) state!: string;
+  @ApiProperty({ enum: CAMPAIGN_STATES }) state!: string;
   @ApiProperty() createdBy!: string;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ format: 'date-time' }) deadlineAt!: string;

@@ -1,7 +1,8 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import { BIGINT_NUMBER } from '../../database/column-transformers';
 
-export type CampaignState = 'running' | 'finished';
+export const CAMPAIGN_STATES = ['running', 'finished'] as const;
+export type CampaignState = (typeof CAMPAIGN_STATES)[number];
 
 /** What to install (a snapshot: the campaign keeps working if the firmware row goes). */
 @Entity('upgrade_campaigns')
