@@ -21,6 +21,7 @@ const RANKS = [
   // device domain
   ['credentials'],
   ['concentrators'],
+  ['tariffs'],
   ['ingestion'],
   ['telemetry'],
   ['commands'],

@@ -13,6 +13,8 @@ import { ApiToken } from './tokens/api-token.entity';
 import { Firmware } from './firmware/firmware.entity';
 import { UpgradeCampaign } from './upgrades/entities/upgrade-campaign.entity';
 import { UpgradeTarget } from './upgrades/entities/upgrade-target.entity';
+import { Tariff } from './tariffs/entities/tariff.entity';
+import { TariffAssignment } from './tariffs/entities/tariff-assignment.entity';
 
 // Append new entities here (one list for the app, the CLI and the tests).
 export const ENTITIES = [
@@ -31,4 +33,6 @@ export const ENTITIES = [
   Firmware,
   UpgradeCampaign,
   UpgradeTarget,
+  Tariff,
+  TariffAssignment,
 ];

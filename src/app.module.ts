@@ -22,6 +22,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { MqttModule } from './mqtt/mqtt.module';
 import { RejectionsModule } from './ingestion/rejections.module';
 import { StreamModule } from './stream/stream.module';
+import { TariffsModule } from './tariffs/tariffs.module';
 import { TelemetryModule } from './telemetry/telemetry.module';
 import { TokensModule } from './tokens/tokens.module';
 import { UpgradesModule } from './upgrades/upgrades.module';
@@ -64,6 +65,7 @@ export class AppModule {
         BrokerModule,
         RejectionsModule,
         IngestionModule,
+        TariffsModule,
         TelemetryModule,
         CommandsModule,
         DesiredStateModule,

@@ -1,4 +1,5 @@
 import { TopicAcl } from '../protocol/topic-acl';
+import { BROKER_DROPPED_TOPIC } from '../protocol/topics';
 
 export interface PasswdEntry {
   username: string;
@@ -47,6 +48,8 @@ export function aclFile(
     `user ${backendUser}`,
     `topic read ${acl.root}/+/fromdev`,
     `topic write ${acl.root}/+/todev`,
+    // The broker's count of dropped messages, shown beside the service's own counters.
+    `topic read ${BROKER_DROPPED_TOPIC}`,
   );
   for (const sn of devices) {
     lines.push('', `user ${sn}`, `topic write ${acl.fromdev(sn)}`, `topic read ${acl.todev(sn)}`);

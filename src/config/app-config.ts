@@ -32,6 +32,10 @@ export interface AppConfig {
     batchSize: number;
     flushMs: number;
     bufferMaxRows: number;
+    /** Memory the buffered rows may take; beyond it, like beyond bufferMaxRows, rows are dropped. */
+    bufferMaxBytes: number;
+    /** Buffered rows older than this (the database away that long) are dropped and counted. */
+    bufferMaxAgeS: number;
     maxInflight: number;
     latestFlushMs: number;
     rejectionsKeep: number;
@@ -61,6 +65,8 @@ export interface AppConfig {
     auditDays: number;
     /** Closed alarms only: an open one stays whatever its age. */
     alarmsDays: number;
+    /** Raw telemetry: daily partitions older than this are dropped whole; 0 = kept for ever. */
+    telemetryDays: number;
   };
   commands: {
     timeoutS: number;
@@ -164,6 +170,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       batchSize: e.INGEST_BATCH_SIZE,
       flushMs: e.INGEST_FLUSH_MS,
       bufferMaxRows: e.INGEST_BUFFER_MAX_ROWS,
+      bufferMaxBytes: e.INGEST_BUFFER_MAX_BYTES,
+      bufferMaxAgeS: e.INGEST_BUFFER_MAX_AGE_S,
       maxInflight: e.INGEST_MAX_INFLIGHT,
       latestFlushMs: e.LATEST_FLUSH_MS,
       rejectionsKeep: e.REJECTIONS_KEEP,
@@ -185,6 +193,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       rejectionsDays: e.REJECTIONS_KEEP_DAYS,
       auditDays: e.AUDIT_KEEP_DAYS,
       alarmsDays: e.ALARMS_KEEP_DAYS,
+      telemetryDays: e.TELEMETRY_KEEP_DAYS,
     },
     commands: {
       timeoutS: e.COMMAND_TIMEOUT_S,

@@ -81,6 +81,11 @@ export const envSchema = z.object({
   INGEST_BATCH_SIZE: int(5000, 1, 100000),
   INGEST_FLUSH_MS: int(200, 5, 60000),
   INGEST_BUFFER_MAX_ROWS: int(200000, 100, 10000000),
+  // Memory of the buffered rows (ROW_BYTES each, see telemetry-batch.ts), 1 MiB to 4 GiB.
+  INGEST_BUFFER_MAX_BYTES: int(32 * 1024 * 1024, 1024 * 1024, 4 * 1024 * 1024 * 1024),
+  // Rows waiting longer (a database away that long) are dropped and counted; well above
+  // the outages the buffer is for (a 30 s one must lose nothing).
+  INGEST_BUFFER_MAX_AGE_S: int(900, 60, 86400),
   INGEST_MAX_INFLIGHT: int(2, 1, 16),
   LATEST_FLUSH_MS: int(1000, 50, 60000),
   REJECTIONS_KEEP: int(10000, 100, 10000000),
@@ -94,6 +99,10 @@ export const envSchema = z.object({
   OFFLINE_MIN_S: int(90, 5, 86400),
   PENDING_MAX: int(1000, 1, 1000000),
   PARTITION_DAYS_AHEAD: int(7, 1, 90),
+  // 0 keeps raw telemetry for ever; otherwise at least the 8 days a device clock may lag.
+  TELEMETRY_KEEP_DAYS: int(0, 0, 36500).refine((v) => v === 0 || v >= 8, {
+    message: 'must be 0 (keep for ever) or at least 8 days',
+  }),
 
   COMMAND_TIMEOUT_S: int(10, 1, 600),
   SWITCH_COOLDOWN_S: int(2, 0, 3600),

@@ -1,9 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Pool, QueryResultRow } from 'pg';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { bulkCopy } from './bulk-copy';
 import { bulkQuery } from './bulk-query';
+import { DatabaseGate } from './database-gate';
 
 /**
  * The one way raw SQL runs: on the pool TypeORM opened (same bounds, same
@@ -16,6 +18,8 @@ export class SqlRunner {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    // Always there in the app; a test or tool may run SQL without one.
+    @Optional() private readonly gate?: DatabaseGate,
   ) {}
 
   /** The driver's pool; TypeORM keeps it private, so the cast lives here alone. */
@@ -56,5 +60,25 @@ export class SqlRunner {
       params,
     );
     return { rows: res.rows, rowCount: res.rowCount ?? 0 };
+  }
+
+  /**
+   * `COPY … FROM STDIN` of `rows` (COPY text, see copy-text.ts) under the
+   * bulk bound, in a transaction of its own; the connection is discarded after
+   * any failure. Returns the rows copied. The gate sees its failures as it sees
+   * every query's (a COPY stream passes the gated client untouched).
+   */
+  async copyIn(
+    sql: string,
+    rows: Iterable<string | Buffer> | AsyncIterable<string | Buffer>,
+  ): Promise<number> {
+    const refused = this.gate?.refusal();
+    if (refused) throw refused;
+    try {
+      return await bulkCopy(this.pool, this.config.database.bounds.bulkTimeoutMs, sql, rows);
+    } catch (err) {
+      this.gate?.observe(err);
+      throw err;
+    }
   }
 }

@@ -1,8 +1,30 @@
 import { Injectable } from '@nestjs/common';
 import type { DropReason, MessageOutcome } from './message-outcome';
 
-/** Telemetry rows lost after they were buffered: the batch was given up (at shutdown, or not). */
-export type RowLossReason = 'buffer_full' | 'batch_failed' | 'shutdown';
+/**
+ * Telemetry rows lost after they were decoded: the bounded buffer could not
+ * take them (`buffer_full`), their batch was given up (`batch_failed`, or at
+ * `shutdown`), or they waited longer than INGEST_BUFFER_MAX_AGE_S for a
+ * database that did not come back (`expired`).
+ */
+export type RowLossReason = 'buffer_full' | 'batch_failed' | 'shutdown' | 'expired';
+
+/** How the service and its broker keep up: transport backpressure and what the broker dropped. */
+export interface FlowSnapshot {
+  /** Reading from the broker is paused now (the writer is saturated). */
+  paused: boolean;
+  /** Pauses so far, and their total length. */
+  pauses: number;
+  pausedSeconds: number;
+  /**
+   * The broker's own count of messages it dropped (mosquitto
+   * `$SYS/broker/publish/messages/dropped`: all clients, since it started),
+   * null while the broker has not published it.
+   */
+  brokerDropped: number | null;
+  /** When the broker last published that count (ISO), if ever. */
+  brokerDroppedAt: string | null;
+}
 
 export interface MessageCounts {
   received: number;
@@ -20,9 +42,14 @@ export interface IngestSnapshot {
   dropped: number;
   rejected: Record<string, number>;
   batches: number;
+  /** Batches that met a duplicate on COPY and were written by INSERT … ON CONFLICT DO NOTHING. */
+  copyFallbacks: number;
   lastFlushMs: number;
   bufferedRows: number;
+  /** Memory the buffered rows take (ROW_BYTES per row allocated, plus per message). */
+  bufferedBytes: number;
   unrecordedRejections: number;
+  flow: FlowSnapshot;
   /** received = accepted + Σ rejected + Σ dropped + inFlight, at every moment. */
   messages: MessageCounts;
   rows: {
@@ -73,9 +100,19 @@ export class IngestStats {
   readonly droppedRows = new Map<RowLossReason, number>();
   readonly telemetryMessagesLost = new Map<RowLossReason, number>();
   batches = 0;
+  copyFallbacks = 0;
   lastFlushMs = 0;
   bufferedRows = 0;
+  bufferedBytes = 0;
   unrecordedRejections = 0;
+  /** Set by the transport (ingestion wires it): pauses of reading and the broker's drops. */
+  flow: () => FlowSnapshot = () => ({
+    paused: false,
+    pauses: 0,
+    pausedSeconds: 0,
+    brokerDropped: null,
+    brokerDroppedAt: null,
+  });
 
   /** A message arrives: received and in flight until settled. */
   begin(): void {
@@ -138,9 +175,12 @@ export class IngestStats {
       dropped: this.dropped,
       rejected: Object.fromEntries(this.rejected),
       batches: this.batches,
+      copyFallbacks: this.copyFallbacks,
       lastFlushMs: this.lastFlushMs,
       bufferedRows: this.bufferedRows,
+      bufferedBytes: this.bufferedBytes,
       unrecordedRejections: this.unrecordedRejections,
+      flow: this.flow(),
       messages: this.messageCounts(),
       rows: {
         stored: this.stored,

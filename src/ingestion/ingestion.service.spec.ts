@@ -49,10 +49,14 @@ function setup(opts: { discover?: () => Promise<CachedConcentrator> } = {}) {
     record: (r: RejectionInput) => recorded.push(r),
   } as unknown as RejectionsService;
   const events = { add: async () => undefined } as unknown as DeviceHistory;
-  const ingress = { stop: async () => undefined } as unknown as FromdevMqttServer;
+  const ingress = {
+    stop: async () => undefined,
+    useFlowGate: jest.fn(),
+    useConsumer: jest.fn(),
+  } as unknown as FromdevMqttServer;
   const config = loadConfig({ DATABASE_URL: 'postgres://x@127.0.0.1/x', MQTT_TOPIC_ROOT: ROOT });
   const svc = new IngestionService(stats, registry, rejections, events, config, ingress);
-  return { svc, stats, recorded };
+  return { svc, stats, recorded, ingress };
 }
 
 describe('IngestionService: one counted outcome per message', () => {
@@ -74,6 +78,44 @@ describe('IngestionService: one counted outcome per message', () => {
       inFlight: 0,
     });
     expect(recorded.map((r) => r.reason)).toEqual(['bad_json', 'serial_mismatch', 'bad_topic']);
+  });
+
+  it('is the transport consumer of every fromdev message', () => {
+    const { svc, ingress } = setup();
+    const ingest = jest.spyOn(svc, 'ingest').mockResolvedValue(undefined);
+    const consumer = (ingress.useConsumer as jest.Mock).mock.calls[0][0] as (p: unknown) => unknown;
+    const p = packet({ sn: SN, type: 'offline' });
+    void consumer(p);
+    expect(ingest).toHaveBeenCalledWith(p);
+  });
+
+  it('sheds telemetry unparsed while the writer says so, counted as overload; never other types', async () => {
+    const { svc, stats, ingress } = setup();
+    let shed = true;
+    const readGate = () => null;
+    svc.useBackpressure({ readGate, shedTelemetry: () => shed });
+    expect(ingress.useFlowGate).toHaveBeenCalledWith(readGate);
+    const handled: string[] = [];
+    svc.on('telemetry', () => void handled.push('telemetry'));
+    svc.on('alarm', () => void handled.push('alarm'));
+    const telemetry = { sn: SN, type: 'telemetry', ts: now(), lines: [{ line: 1 }] };
+    await svc.ingest(packet(telemetry));
+    await svc.ingest(packet('{"type":"telemetry", this is not even JSON'));
+    await svc.ingest(
+      packet({ sn: SN, type: 'alarm', ts: now(), line: 1, code: 'arc', active: true }),
+    );
+    await svc.ingest(packet({ sn: SN, type: 'offline' }));
+    shed = false;
+    await svc.ingest(packet(telemetry));
+    expect(handled).toEqual(['alarm', 'telemetry']);
+    expect(stats.messageCounts()).toEqual({
+      received: 5,
+      accepted: 3,
+      rejected: {},
+      dropped: { overload: 2 },
+      inFlight: 0,
+    });
+    expect(stats.unaccounted()).toBe(0);
   });
 
   it('a new serial whose discovery fails is dropped as database_unavailable, not lost', async () => {

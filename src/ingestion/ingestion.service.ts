@@ -7,7 +7,8 @@ import { decodeDeviceMessage } from '../protocol/decode';
 import { DeviceMessage, DeviceMessageType } from '../protocol/device-messages';
 import { parseFromdevTopic } from '../protocol/topics';
 import { RejectionsService } from './rejections.service';
-import { FromdevMqttServer } from '../mqtt/fromdev-server';
+import { FlowGate, FromdevMqttServer } from '../mqtt/fromdev-server';
+import { looksLikeTelemetry } from '../protocol/peek';
 import { FromdevPacket } from '../mqtt/raw-fromdev.deserializer';
 import { LogThrottle } from '../lib/log-throttle';
 import { safeLogString } from '../protocol/sanitize';
@@ -47,6 +48,7 @@ export class IngestionService implements OnModuleDestroy {
   private idleWaiters: (() => void)[] = [];
   private stopped = false;
   private readonly failureLog = new LogThrottle(60_000);
+  private shedTelemetry: () => boolean = () => false;
 
   constructor(
     private readonly stats: IngestStats,
@@ -55,7 +57,21 @@ export class IngestionService implements OnModuleDestroy {
     private readonly events: DeviceHistory,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly ingress: FromdevMqttServer,
-  ) {}
+  ) {
+    this.stats.flow = () => this.ingress.flow();
+    this.ingress.useConsumer((packet) => this.ingest(packet));
+  }
+
+  /**
+   * Backpressure, plugged in by the telemetry writer at init: `readGate` holds
+   * the transport before it reads the next message; while `shedTelemetry()`
+   * answers true, telemetry is dropped as raw bytes, before it is parsed, and
+   * counted as dropped (`overload`). Other message types are never shed.
+   */
+  useBackpressure(p: { readGate: FlowGate; shedTelemetry: () => boolean }): void {
+    this.shedTelemetry = p.shedTelemetry;
+    this.ingress.useFlowGate(p.readGate);
+  }
 
   /**
    * Shutdown starts here: stop taking device messages, then let the ones in
@@ -77,6 +93,11 @@ export class IngestionService implements OnModuleDestroy {
     if (this.stopped) {
       // The transport may still hand over a message it had read before it stopped.
       this.stats.receiveSettled(dropped('shutdown'));
+      return;
+    }
+    // The cheap check first: most messages are telemetry, and shedding is rare.
+    if (this.shedTelemetry() && looksLikeTelemetry(packet.payload)) {
+      this.stats.receiveSettled(dropped('overload'));
       return;
     }
     this.stats.begin();

@@ -7,10 +7,14 @@ import type { RejectionReason } from '../protocol/rejections';
  * - `database_unavailable`: the database could not be reached or did not answer
  *   in time (e.g. discovering a new serial during an outage);
  * - `handler_failed`: any other failure while applying the message;
- * - `shutdown`: arrived after ingestion stopped taking messages.
+ * - `shutdown`: arrived after ingestion stopped taking messages;
+ * - `overload`: telemetry dropped as raw bytes, before it was parsed, while the
+ *   telemetry buffer was above its shedding mark and the database busy but
+ *   writing (its rows were never counted: they were never decoded).
  */
 export const DROP_REASONS = [
   'buffer_full',
+  'overload',
   'database_unavailable',
   'handler_failed',
   'shutdown',

@@ -127,6 +127,67 @@ export function registerIngestMetrics(
       this.set(stats.bufferedRows);
     },
   });
+  new Gauge({
+    name: `${P}ingest_buffered_bytes`,
+    help: 'memory the buffered telemetry rows take (bounded by INGEST_BUFFER_MAX_BYTES)',
+    registers,
+    collect() {
+      this.set(stats.bufferedBytes);
+    },
+  });
+  new Counter({
+    name: `${P}telemetry_copy_fallbacks_total`,
+    help:
+      'telemetry batches whose COPY met a duplicate sample, written by INSERT … ON CONFLICT DO ' +
+      'NOTHING instead (the duplicates are counted in bcb_telemetry_rows_duplicate_total)',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(stats.copyFallbacks);
+    },
+  });
+  new Gauge({
+    name: `${P}ingest_read_paused`,
+    help:
+      '1 while the service does not read from the broker (backpressure: the database cannot ' +
+      'keep up), else 0',
+    registers,
+    collect() {
+      this.set(stats.flow().paused ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: `${P}ingest_read_pauses_total`,
+    help: 'times the service stopped reading from the broker for backpressure',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(stats.flow().pauses);
+    },
+  });
+  new Counter({
+    name: `${P}ingest_read_paused_seconds_total`,
+    help: 'time the service spent not reading from the broker for backpressure',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(stats.flow().pausedSeconds);
+    },
+  });
+  new Gauge({
+    name: `${P}broker_messages_dropped`,
+    help:
+      "the broker's own count of messages it dropped (queue limits; all clients, since the " +
+      'broker started), from mosquitto $SYS/broker/publish/messages/dropped; absent while the ' +
+      'broker has not published it',
+    labelNames: ['source'],
+    registers,
+    collect() {
+      this.reset();
+      const n = stats.flow().brokerDropped;
+      if (n !== null) this.set({ source: '$SYS/broker/publish/messages/dropped' }, n);
+    },
+  });
   const batchRows = new Histogram({
     name: `${P}telemetry_batch_rows`,
     help: 'rows per telemetry batch written',
@@ -135,7 +196,7 @@ export function registerIngestMetrics(
   });
   const flushSeconds = new Histogram({
     name: `${P}telemetry_flush_duration_seconds`,
-    help: 'time to write one telemetry batch (one INSERT)',
+    help: 'time to write one telemetry batch (one COPY, or the INSERT it falls back to)',
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers,
   });

@@ -1,4 +1,5 @@
 import { DEVICE_MESSAGE_SCHEMAS, type DeviceMessage } from './device-messages';
+import { fastTelemetry } from './fast-telemetry';
 import { firstIssue } from './fields';
 import type { RejectionReason } from './rejections';
 import { safeLogString } from './sanitize';
@@ -82,6 +83,12 @@ export function decodeDeviceMessage(
     return reject('unknown_type', `unknown message type ${shown}`, { field: 'type' });
   }
 
+  if (type === 'telemetry') {
+    // The hot path: the same rules, without the schema's generic walk; anything unusual
+    // goes on to the schema, which decides and words the rejection.
+    const fast = fastTelemetry(obj);
+    if (fast) return { ok: true, msg: fast };
+  }
   const parsed = schema.safeParse(obj);
   if (!parsed.success) {
     const { field, detail } = firstIssue(parsed.error);

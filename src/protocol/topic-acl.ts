@@ -1,4 +1,5 @@
 import { SERIAL_RE } from './serial';
+import { BROKER_DROPPED_TOPIC } from './topics';
 
 /** Who an authenticated MQTT connection is. */
 export type Principal = { kind: 'backend' } | { kind: 'device'; sn: string };
@@ -9,7 +10,8 @@ const SHARE_RE = /^\$share\/[A-Za-z0-9_-]+\//;
  * The vendor guide's ACL, one implementation for the embedded broker, the EMQX
  * hooks and the exported mosquitto acl_file: a device writes only its own
  * `fromdev` and reads only its own `todev`, never retained; the backend reads
- * every `fromdev` (plain or `$share/<group>/`) and writes every `todev`.
+ * every `fromdev` (plain or `$share/<group>/`) and writes every `todev`; it
+ * may also read the broker's count of dropped messages (BROKER_DROPPED_TOPIC).
  */
 export class TopicAcl {
   constructor(readonly root: string) {}
@@ -30,6 +32,7 @@ export class TopicAcl {
 
   maySubscribe(p: Principal, filter: string): boolean {
     if (p.kind === 'device') return filter === this.todev(p.sn);
+    if (filter === BROKER_DROPPED_TOPIC) return true;
     const plain = filter.replace(SHARE_RE, '');
     return this.serialLevel(plain, '/fromdev', true);
   }
@@ -37,6 +40,7 @@ export class TopicAcl {
   /** Delivery-time check, so a rule slip on subscribe still leaks nothing. */
   mayReceive(p: Principal, topic: string): boolean {
     if (p.kind === 'device') return topic === this.todev(p.sn);
+    if (topic === BROKER_DROPPED_TOPIC) return true;
     return this.serialLevel(topic, '/fromdev', false);
   }
 

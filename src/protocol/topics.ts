@@ -2,6 +2,13 @@ import { SERIAL_RE, isSerial } from './serial';
 import { sanitizeExcerpt } from './sanitize';
 
 const FROMDEV_SUFFIX = '/fromdev';
+
+/**
+ * mosquitto's count of messages it dropped (queue limits, all clients, since
+ * it started), published every sys_interval. Brokers that do not publish it
+ * (aedes, EMQX) leave it unknown.
+ */
+export const BROKER_DROPPED_TOPIC = '$SYS/broker/publish/messages/dropped';
 const SHARE_GROUP_RE = /^[A-Za-z0-9_-]+$/;
 // A bad serial is worth recording only if it is short enough to be a typo or a
 // misconfigured device rather than junk.

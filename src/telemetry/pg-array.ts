@@ -5,9 +5,12 @@
  * hot path. Numbers, booleans and serials (digits only) need no escaping.
  */
 
-export function numberArray(values: readonly (number | null)[]): string {
+export function numberArray(
+  values: ArrayLike<number | null>,
+  length: number = values.length,
+): string {
   let s = '{';
-  for (let i = 0; i < values.length; i++) {
+  for (let i = 0; i < length; i++) {
     const v = values[i];
     if (i > 0) s += ',';
     s += v === null || !Number.isFinite(v) ? 'NULL' : String(v);
@@ -15,9 +18,12 @@ export function numberArray(values: readonly (number | null)[]): string {
   return s + '}';
 }
 
-export function boolArray(values: readonly (boolean | null)[]): string {
+export function boolArray(
+  values: ArrayLike<boolean | null>,
+  length: number = values.length,
+): string {
   let s = '{';
-  for (let i = 0; i < values.length; i++) {
+  for (let i = 0; i < length; i++) {
     const v = values[i];
     if (i > 0) s += ',';
     s += v === null ? 'NULL' : v ? 't' : 'f';
@@ -28,9 +34,9 @@ export function boolArray(values: readonly (boolean | null)[]): string {
 const SAFE_TEXT = /^[0-9A-Za-z_-]+$/;
 
 /** Text elements, quoted; only [0-9A-Za-z_-] accepted (serials), anything else throws. */
-export function safeTextArray(values: readonly string[]): string {
+export function safeTextArray(values: ArrayLike<string>, length: number = values.length): string {
   let s = '{';
-  for (let i = 0; i < values.length; i++) {
+  for (let i = 0; i < length; i++) {
     const v = values[i];
     if (!SAFE_TEXT.test(v)) throw new Error('unsafe text element in a batch array');
     if (i > 0) s += ',';

@@ -1,4 +1,4 @@
-import { BadRequestException, Injectable, OnModuleInit } from '@nestjs/common';
+import { BadRequestException, ConflictException, Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, Repository } from 'typeorm';
 import { ConcentratorSummary, ConcentratorsService } from '../concentrators/concentrators.service';
@@ -10,6 +10,7 @@ import {
   FleetLatestPage,
   FleetLatestQuery,
   LatestLineView,
+  LineRangeQuery,
   TelemetryQuery,
   TelemetryResult,
 } from './dto/telemetry.dto';
@@ -19,12 +20,22 @@ import { asStoredReal, roundAggregate, roundKwh } from './precision';
 import { SwitchFields, applySwitch } from './switch-state';
 import {
   ENERGY_PER_PERIOD,
+  EnergyPeriod,
   MEASUREMENT_TYPES,
   bucketedTelemetrySql,
   rawTelemetrySql,
 } from './telemetry.sql';
 import { MEASUREMENTS, Measurement } from '../protocol/measurements';
-import { EnergyQuery, EnergyResult } from './dto/energy.dto';
+import {
+  EnergyQuery,
+  EnergyResult,
+  StatementPeriodView,
+  StatementQuery,
+  StatementResult,
+} from './dto/energy.dto';
+import { AppliedTariffView } from '../tariffs/dto/tariff.dto';
+import { AppliedTariff, TariffsService, canonicalZone } from '../tariffs/tariffs.service';
+import { CostPeriod, PricedUse, localTimeOf, priceUse, roundCost } from '../tariffs/tariff-pricing';
 
 const DAY_MS = 86_400_000;
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
@@ -45,6 +56,7 @@ export class TelemetryQueryService implements OnModuleInit {
     private readonly concentrators: ConcentratorsService,
     private readonly lineNames: LineNamesService,
     private readonly latest: LatestStore,
+    private readonly tariffs: TariffsService,
   ) {}
 
   onModuleInit(): void {
@@ -161,8 +173,135 @@ export class TelemetryQueryService implements OnModuleInit {
   }
 
   async energy(sn: string, q: EnergyQuery): Promise<EnergyResult> {
-    await this.concentrators.get(sn);
-    return energyOf(this.sql, sn, q);
+    const c = await this.concentrators.get(sn);
+    if (!q.cost) return energyOf(this.sql, sn, q);
+    const { applied, range, items } = await this.pricedEnergy(c, q, q.period);
+    const out = items.map((i) => ({
+      periodStart: new Date(i.startMs).toISOString(),
+      line: i.line,
+      kwh: roundKwh(i.kwh),
+      resets: i.resets,
+      readings: i.readings,
+      cost: i.cost === null ? null : roundCost(i.cost),
+    }));
+    return {
+      sn,
+      period: q.period,
+      tz: applied.tariff.tz,
+      from: range.from.toISOString(),
+      to: range.to.toISOString(),
+      items: out,
+      totalKwh: roundKwh(out.reduce((s, i) => s + i.kwh, 0)),
+      tariff: appliedView(applied),
+      totalCost: sumCosts(out.map((i) => i.cost)),
+      unpricedKwh: roundKwh(items.reduce((s, i) => s + i.unpricedKwh, 0)),
+    };
+  }
+
+  /**
+   * kWh and cost per local day or month of the tariff's zone, per line and
+   * for the concentrator: what the vendors' apps call a statement.
+   */
+  async statement(sn: string, q: StatementQuery): Promise<StatementResult> {
+    const c = await this.concentrators.get(sn);
+    const [{ applied, range, items }, names] = await Promise.all([
+      this.pricedEnergy(c, q, q.period),
+      this.lineNames.lineNamesOf(sn),
+    ]);
+    const tz = applied.tariff.tz;
+    const periods: StatementPeriodView[] = [];
+    const perLine = new Map<number, { kwh: number; costs: (number | null)[] }>();
+    for (const i of items) {
+      const periodStart = new Date(i.startMs).toISOString();
+      let p = periods.at(-1);
+      if (!p || p.periodStart !== periodStart) {
+        const local = localTimeOf(i.startMs, tz);
+        p = {
+          label: q.period === 'day' ? local.date : local.month,
+          periodStart,
+          kwh: 0,
+          cost: null,
+          lines: [],
+        };
+        periods.push(p);
+      }
+      const line = {
+        line: i.line,
+        name: names.get(i.line) ?? null,
+        kwh: roundKwh(i.kwh),
+        cost: i.cost === null ? null : roundCost(i.cost),
+      };
+      p.lines.push(line);
+      const l = perLine.get(i.line) ?? { kwh: 0, costs: [] };
+      l.kwh += line.kwh;
+      l.costs.push(line.cost);
+      perLine.set(i.line, l);
+    }
+    for (const p of periods) {
+      p.kwh = roundKwh(p.lines.reduce((s, l) => s + l.kwh, 0));
+      p.cost = sumCosts(p.lines.map((l) => l.cost));
+    }
+    return {
+      sn,
+      name: c.name,
+      site: c.site,
+      tariff: appliedView(applied),
+      currency: applied.tariff.currency,
+      period: q.period,
+      tz,
+      from: range.from.toISOString(),
+      to: range.to.toISOString(),
+      periods,
+      lines: [...perLine.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([line, l]) => ({
+          line,
+          name: names.get(line) ?? null,
+          kwh: roundKwh(l.kwh),
+          cost: sumCosts(l.costs),
+        })),
+      totalKwh: roundKwh(periods.reduce((s, p) => s + p.kwh, 0)),
+      totalCost: sumCosts(periods.map((p) => p.cost)),
+      unpricedKwh: roundKwh(items.reduce((s, i) => s + i.unpricedKwh, 0)),
+    };
+  }
+
+  /**
+   * The energy of each local hour of the tariff's zone (the /energy query with
+   * period=hour: the same counter-reset rule), priced and summed per period.
+   */
+  private async pricedEnergy(
+    c: ConcentratorSummary,
+    q: LineRangeQuery & { tz?: string },
+    period: CostPeriod,
+  ): Promise<{ applied: AppliedTariff; range: { from: Date; to: Date }; items: PricedUse[] }> {
+    const applied = await this.tariffs.appliedTo(c.sn, c.site);
+    if (!applied) {
+      throw new ConflictException({
+        message:
+          `no tariff applies to concentrator ${c.sn}` +
+          (c.site ? ` or its site ${c.site}` : '') +
+          ': assign one with PUT /api/v1/tariffs/{id}',
+        code: 'no_tariff',
+      });
+    }
+    const tz = applied.tariff.tz;
+    if (q.tz !== undefined && canonicalZone(q.tz) !== tz) {
+      throw new BadRequestException(
+        `cost=true aligns periods to the time zone of tariff ${applied.tariff.id} (${tz}): ` +
+          `omit tz or pass tz=${tz}`,
+      );
+    }
+    const range = energyRange(q);
+    const rows = await energyRows(this.sql, c.sn, range, q.line ?? null, 'hour', tz);
+    const hours = rows.map((r) => ({
+      startMs: r.period_start.getTime(),
+      line: r.line,
+      kwh: r.kwh,
+      resets: r.resets,
+      readings: r.readings,
+    }));
+    return { applied, range, items: priceUse(hours, applied.tariff, period) };
   }
 
   async history(sn: string, q: TelemetryQuery): Promise<TelemetryResult> {
@@ -220,21 +359,42 @@ export class TelemetryQueryService implements OnModuleInit {
   }
 }
 
-/** kWh per period from the cumulative counter (see ENERGY_PER_PERIOD). */
-export async function energyOf(sql: SqlRunner, sn: string, q: EnergyQuery): Promise<EnergyResult> {
+interface EnergyRow {
+  period_start: Date;
+  line: number;
+  kwh: number;
+  resets: number;
+  readings: number;
+}
+
+/** The range of an energy read: `to` default now, `from` default 7 days before; at most 400 days. */
+function energyRange(q: LineRangeQuery): { from: Date; to: Date } {
   const to = q.to ?? new Date();
   const from = q.from ?? new Date(to.getTime() - 7 * DAY_MS);
   if (from >= to) throw new BadRequestException('from must be before to');
   if (to.getTime() - from.getTime() > 400 * DAY_MS) {
     throw new BadRequestException('at most 400 days per request');
   }
-  const rows = await sql.rows<{
-    period_start: Date;
-    line: number;
-    kwh: number;
-    resets: number;
-    readings: number;
-  }>(ENERGY_PER_PERIOD, [sn, from, to, q.line ?? null, q.period, q.tz]);
+  return { from, to };
+}
+
+/** kWh per period and line, unrounded (ENERGY_PER_PERIOD: the one counter-reset rule). */
+function energyRows(
+  sql: SqlRunner,
+  sn: string,
+  range: { from: Date; to: Date },
+  line: number | null,
+  period: EnergyPeriod,
+  tz: string,
+): Promise<EnergyRow[]> {
+  return sql.rows<EnergyRow>(ENERGY_PER_PERIOD, [sn, range.from, range.to, line, period, tz]);
+}
+
+/** kWh per period from the cumulative counter (see ENERGY_PER_PERIOD). */
+export async function energyOf(sql: SqlRunner, sn: string, q: EnergyQuery): Promise<EnergyResult> {
+  const range = energyRange(q);
+  const tz = q.tz ?? 'UTC';
+  const rows = await energyRows(sql, sn, range, q.line ?? null, q.period, tz);
   const items = rows.map((r) => ({
     periodStart: r.period_start.toISOString(),
     line: r.line,
@@ -245,12 +405,27 @@ export async function energyOf(sql: SqlRunner, sn: string, q: EnergyQuery): Prom
   return {
     sn,
     period: q.period,
-    tz: q.tz,
-    from: from.toISOString(),
-    to: to.toISOString(),
+    tz,
+    from: range.from.toISOString(),
+    to: range.to.toISOString(),
     items,
     totalKwh: roundKwh(items.reduce((s, i) => s + i.kwh, 0)),
   };
+}
+
+function appliedView(a: AppliedTariff): AppliedTariffView {
+  const t = a.tariff;
+  return { id: t.id, name: t.name, currency: t.currency, tz: t.tz, via: a.via };
+}
+
+/** The sum of rounded costs, rounded; null when one of them is null (some energy has no price). */
+function sumCosts(costs: readonly (number | null)[]): number | null {
+  let sum = 0;
+  for (const c of costs) {
+    if (c === null) return null;
+    sum += c;
+  }
+  return roundCost(sum);
 }
 
 function result(

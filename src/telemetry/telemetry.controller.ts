@@ -2,9 +2,15 @@ import { Controller, Get, Headers, Param, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { ApiNegotiated } from '../common/accept-negotiation';
 import { JSON_OR_CSV, flatten, toCsv, wantsCsv } from '../common/csv';
-import { EnergyQuery, EnergyResult } from './dto/energy.dto';
+import { EnergyQuery, EnergyResult, StatementQuery, StatementResult } from './dto/energy.dto';
 import { ApiV1 } from '../common/api-v1.decorator';
-import { ApiNotFoundResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+} from '@nestjs/swagger';
 import { MinRole } from '../identity/roles';
 import { SerialPipe } from '../common/serial.pipe';
 import {
@@ -20,6 +26,10 @@ import { TelemetryQueryService } from './telemetry-query.service';
 const LATEST_CSV =
   'Answers text/csv for `Accept: text/csv`: one row per line, the concentrator repeated on ' +
   'each (a concentrator without lines yet gets one row with empty line columns).';
+
+const NO_TARIFF =
+  '`no_tariff` (with cost=true, and for statements): no tariff is assigned to the ' +
+  'concentrator or to its site';
 
 @ApiV1('telemetry')
 @MinRole('viewer')
@@ -88,11 +98,19 @@ export class TelemetryController {
     summary: 'kWh used per hour/day/month from the cumulative counter, aligned to a time zone',
     description:
       'Counter resets (a swapped breaker) are handled; kWh are given to 6 decimals (1 mWh); ' +
-      'answers text/csv for `Accept: text/csv`.',
+      'answers text/csv for `Accept: text/csv`. With `cost=true` each item also carries its ' +
+      "cost, priced with the concentrator's tariff (its own, else its site's; see " +
+      "`PUT /api/v1/tariffs/{id}`), and periods are aligned to the tariff's zone; the CSV " +
+      'then has `cost` and `currency` columns. For kWh and cost per day or month per line ' +
+      'and per concentrator see `…/statement`.',
   })
   @ApiNegotiated(...JSON_OR_CSV)
   @ApiOkResponse({ type: EnergyResult })
+  @ApiBadRequestResponse({
+    description: "bad range, period or zone (with cost=true: a zone other than the tariff's)",
+  })
   @ApiNotFoundResponse()
+  @ApiConflictResponse({ description: NO_TARIFF })
   async energy(
     @Param('sn', SerialPipe) sn: string,
     @Query() q: EnergyQuery,
@@ -101,12 +119,64 @@ export class TelemetryController {
   ): Promise<EnergyResult | string> {
     const result = await this.service.energy(sn, q);
     if (!wantsCsv(accept)) return result;
-    return csv(res, `${sn}-energy.csv`, result.items as unknown as Record<string, unknown>[], [
+    const currency = result.tariff?.currency;
+    const rows = result.items.map((i) => (currency ? { ...i, currency } : { ...i }));
+    return csv(res, `${sn}-energy.csv`, rows, [
       'periodStart',
       'line',
       'kwh',
       'resets',
       'readings',
+      ...(currency ? ['cost', 'currency'] : []),
+    ]);
+  }
+
+  @Get('concentrators/:sn/statement')
+  @ApiOperation({
+    summary: 'Energy statement: kWh and cost per local day or month, per line and in total',
+    description:
+      "Priced with the concentrator's tariff (its own, else its site's; see " +
+      "`PUT /api/v1/tariffs/{id}`); days and months are those of the tariff's zone (DST " +
+      'days have 23 or 25 hours). The same numbers as `…/energy?period=day|month&cost=true`, ' +
+      'grouped per period with the concentrator total, line names and per-line totals. ' +
+      'Choose `from`/`to` at local midnights for whole days. Answers text/csv for ' +
+      '`Accept: text/csv`: per period, one row per line, then the concentrator total (the ' +
+      'row with an empty `line`).',
+  })
+  @ApiNegotiated(...JSON_OR_CSV)
+  @ApiOkResponse({ type: StatementResult })
+  @ApiBadRequestResponse({ description: 'bad range or period' })
+  @ApiNotFoundResponse()
+  @ApiConflictResponse({ description: NO_TARIFF })
+  async statement(
+    @Param('sn', SerialPipe) sn: string,
+    @Query() q: StatementQuery,
+    @Headers('accept') accept: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<StatementResult | string> {
+    const st = await this.service.statement(sn, q);
+    if (!wantsCsv(accept)) return st;
+    const rows = st.periods.flatMap((p) => {
+      const base = { [q.period]: p.label, periodStart: p.periodStart, currency: st.currency };
+      return [
+        ...p.lines.map((l) => ({
+          ...base,
+          line: l.line,
+          lineName: l.name,
+          kwh: l.kwh,
+          cost: l.cost,
+        })),
+        { ...base, line: null, lineName: null, kwh: p.kwh, cost: p.cost },
+      ];
+    });
+    return csv(res, `${sn}-statement-${q.period}.csv`, rows, [
+      q.period,
+      'periodStart',
+      'line',
+      'lineName',
+      'kwh',
+      'cost',
+      'currency',
     ]);
   }
 }

@@ -38,6 +38,7 @@ function setup() {
   const handlers = new Map<string, DeviceMessageHandler>();
   const ingestion = {
     on: (type: string, h: DeviceMessageHandler) => handlers.set(type, h),
+    useBackpressure: jest.fn(),
   } as unknown as IngestionService;
   const writer = { enqueue: jest.fn(() => true) } as unknown as TelemetryWriter;
   const sql = { bulk: jest.fn(async () => ({ rows: [], rowCount: 0 })) };

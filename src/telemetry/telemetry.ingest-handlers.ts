@@ -28,6 +28,10 @@ export class TelemetryIngestHandlers implements OnModuleInit {
         await this.sql.bulk(PURGE_TELEMETRY, [e.sn]);
       }
     });
+    this.ingestion.useBackpressure({
+      readGate: () => this.writer.readGate.wait(),
+      shedTelemetry: () => this.writer.readGate.shedding(),
+    });
     this.ingestion.on('telemetry', ({ dev, msg, at, receivedAt, drop }) => {
       const tsMs = at.getTime();
       if (!this.writer.enqueue(dev.sn, tsMs, receivedAt.getTime(), msg.seq, msg.lines)) {

@@ -12,6 +12,7 @@ import { TelemetryWriter } from './telemetry-writer.service';
 import { TelemetryController } from './telemetry.controller';
 import { LiveModule } from '../live/live.module';
 import { IngestStatsModule } from '../ingestion/ingest-stats.module';
+import { TariffsModule } from '../tariffs/tariffs.module';
 
 @Module({
   imports: [
@@ -21,6 +22,7 @@ import { IngestStatsModule } from '../ingestion/ingest-stats.module';
     JobsModule,
     LiveModule,
     IngestStatsModule,
+    TariffsModule,
   ],
   controllers: [TelemetryController],
   providers: [

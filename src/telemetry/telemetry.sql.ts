@@ -1,7 +1,8 @@
 /**
  * The SQL that carries the hot path and the heavy reads, in one place.
- * Batches travel as one array per column and are expanded by unnest(): one
- * statement and one round trip per batch, whatever its size.
+ * Telemetry batches are written by COPY; the INSERT fallback and the latest
+ * values travel as one array per column expanded by unnest(): one statement
+ * and one round trip per batch, whatever its size.
  */
 import { Measurement, MEASUREMENTS } from '../protocol/measurements';
 import { SWITCH_UPDATE_SQL } from './switch-state';
@@ -29,6 +30,15 @@ SELECT sn, line, to_timestamp(ts / 1000.0), to_timestamp(rcv / 1000.0), is_on, $
   FROM unnest($1::text[], $2::int2[], $3::float8[], $4::float8[], $5::bool[], ${mParams})
        AS u(sn, line, ts, rcv, is_on, ${mCols})
 ON CONFLICT DO NOTHING`;
+
+/**
+ * The normal write of a batch: COPY, rows as TelemetryBatch.copyChunks()
+ * encodes them (in this column order). It stores nothing when one row
+ * duplicates a stored sample (23505): the writer then sends that batch by
+ * INSERT_TELEMETRY_BATCH, which skips duplicates and counts them.
+ */
+export const TELEMETRY_COPY_COLUMNS = ['sn', 'line', 'ts', 'received_at', 'is_on', ...MEASUREMENTS];
+export const COPY_TELEMETRY_BATCH = `COPY telemetry (${TELEMETRY_COPY_COLUMNS.join(', ')}) FROM STDIN WITH (FORMAT text)`;
 
 const newer = `(concentrator_lines.ts IS NULL OR excluded.ts >= concentrator_lines.ts)`;
 
@@ -92,6 +102,24 @@ SELECT ts, received_at, line, is_on${fields.length ? ', ' + fields.join(', ') : 
 }
 
 export const ENSURE_PARTITIONS = `SELECT ensure_telemetry_partitions($1::date, $2::date) AS created`;
+
+/**
+ * $1 first day kept (date). Daily partitions wholly before it, by name
+ * (telemetry_YYYYMMDD); the default partition is never listed.
+ */
+export const PARTITIONS_BEFORE = `
+SELECT c.relname AS name
+  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+ WHERE i.inhparent = 'telemetry'::regclass
+   AND c.relname ~ '^telemetry_[0-9]{8}$'
+   AND to_date(substr(c.relname, 11), 'YYYYMMDD') < $1::date
+ ORDER BY c.relname`;
+
+/** Dropping a partition is instant and returns its space at once, unlike DELETE. */
+export const dropPartitionSql = (name: string): string => {
+  if (!/^telemetry_[0-9]{8}$/.test(name)) throw new Error(`not a telemetry partition: ${name}`);
+  return `DROP TABLE IF EXISTS "${name}"`;
+};
 
 export const ENERGY_PERIODS = ['hour', 'day', 'month'] as const;
 export type EnergyPeriod = (typeof ENERGY_PERIODS)[number];

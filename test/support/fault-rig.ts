@@ -121,7 +121,8 @@ export class OwnMosquitto {
     return `mqtt://127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<OwnMosquitto> {
+  /** `extra`: further mosquitto.conf lines (they win over the defaults above them). */
+  static async start(extra: string[] = []): Promise<OwnMosquitto> {
     const bin = findMosquitto();
     if (!bin) throw new Error('mosquitto is not installed (.ci/run installs it)');
     const dir = mkdtempSync(join(tmpdir(), 'bcb-fault-mqtt-'));
@@ -138,6 +139,7 @@ export class OwnMosquitto {
         'allow_anonymous true',
         // A shared subscription must not lose messages to a slow consumer's queue limit in tests.
         'max_queued_messages 100000',
+        ...extra,
         `listener ${port} 127.0.0.1`,
         '',
       ].join('\n'),

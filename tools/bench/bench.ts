@@ -1,5 +1,4 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import net, { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -8,15 +7,13 @@ import { startService } from '../../src/bootstrap';
 import { IngestStats } from '../../src/ingestion/ingest-stats';
 import { FlushedEvent, TelemetryWriter } from '../../src/telemetry/telemetry-writer.service';
 import { snAt } from '../simulator/fleet';
+import { COMPARE_DEFAULT_RATE, CompareLoad, runCompare } from './compare';
 import { LoadDriver, inProcessDriver, workerDriver } from './driver';
 import { LoadOptions, LoadResult } from './load';
 import { LatencyTracker, RssSampler, wallMs } from './stats';
+import { fmt, freePort, freshSnStart, sleep } from './util';
 
 const TARGET_ROWS_PER_S = 50_000;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const fmt = (n: number, digits = 0) =>
-  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 function parse() {
   const { values: a } = parseArgs({
@@ -26,21 +23,36 @@ function parse() {
       lines: { type: 'string', default: '8' },
       'backfill-h': { type: 'string', default: '6' },
       settle: { type: 'string', default: '30' },
-      rate: { type: 'string', default: '0' },
+      rate: { type: 'string' },
       password: { type: 'string' },
       'in-process': { type: 'boolean', default: false },
+      compare: { type: 'boolean', default: false },
+      loads: { type: 'string', default: 'paced,unpaced' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (a.help) {
     console.log(`npm run bench -- [--devices 200] [--duration 30] [--lines 8] [--backfill-h 6]
   [--settle 30] [--rate MSGS_PER_S] [--password P] [--in-process]
+  [--compare [--loads paced,unpaced]]
 Starts the service (honours DATABASE_URL / MQTT_URL, else embedded PostgreSQL
 and broker), floods it with telemetry from simulated concentrators and reports
 throughput, loss and publish->stored latency. Unpaced (default), latency is
 mostly queueing behind the bottleneck; --rate paces the fleet to measure it at
-a sustainable load. --in-process runs the simulator on the service's thread.`);
+a sustainable load. --in-process runs the simulator on the service's thread.
+
+--compare runs a minimal pipeline (mqtt.js, JSON.parse, serial check, COPY)
+and the service, each in a child process of its own, one after the other
+against the same broker, database and fleet, paced at --rate (default
+${COMPARE_DEFAULT_RATE} msgs/s) and unpaced (--loads picks), and prints stored
+rows/s, stored fraction, CPU per stored row of the ingester and of PostgreSQL,
+and peak RSS side by side with their ratios.`);
     process.exit(0);
+  }
+  const loads = a.loads.split(',').map((l) => l.trim());
+  for (const l of loads) {
+    if (l !== 'paced' && l !== 'unpaced')
+      throw new Error(`--loads: paced and/or unpaced, not ${l}`);
   }
   return {
     devices: Number(a.devices),
@@ -48,27 +60,12 @@ a sustainable load. --in-process runs the simulator on the service's thread.`);
     lines: Number(a.lines),
     backfillS: Number(a['backfill-h']) * 3600,
     settleS: Number(a.settle),
-    rate: Number(a.rate),
+    rate: a.rate === undefined ? undefined : Number(a.rate),
     password: a.password,
     inProcess: a['in-process'],
+    compare: a.compare,
+    loads: loads as CompareLoad[],
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** A first serial no earlier run used: 9 + seconds-based stamp, room for 10k devices. */
-function freshSnStart(): string {
-  const stamp = Math.floor(Date.now() / 1000) % 10_000_000;
-  return `9${String(stamp).padStart(7, '0')}0000`;
 }
 
 /** Service overrides: ports and data that cannot collide with a dev instance on this machine. */
@@ -123,6 +120,9 @@ async function countRows(databaseUrl: string, first: string, last: string): Prom
 
 async function main(): Promise<void> {
   const o = parse();
+  if (o.compare) {
+    return runCompare({ ...o, rate: o.rate ?? COMPARE_DEFAULT_RATE });
+  }
   const rss = new RssSampler(250);
   const { env, tmpDir } = await serviceEnv();
   console.log('starting service...');
@@ -169,7 +169,7 @@ async function main(): Promise<void> {
       password: o.password,
       topicRoot: process.env.MQTT_TOPIC_ROOT,
       backfillS: o.backfillS,
-      rate: o.rate,
+      rate: o.rate ?? 0,
     };
     const onSent = (b: { sn: string[]; seq: number[]; t: number[] }) => {
       for (let i = 0; i < b.sn.length; i++) latency.published(b.sn[i], b.seq[i], b.t[i]);

@@ -10,6 +10,7 @@ import { WideAckCodes1732240800000 } from './1732240800000-wide-ack-codes';
 import { CoalescedDeviceEvents1732240810000 } from './1732240810000-coalesced-device-events';
 import { ClosedAlarmsIndex1732240820000 } from './1732240820000-closed-alarms-index';
 import { LineNames1732240830000 } from './1732240830000-line-names';
+import { Tariffs1732240840000 } from './1732240840000-tariffs';
 
 // Listed explicitly (not globbed) so the same list works from ts-jest, ts-node and dist.
 // Append new migrations at the end, in timestamp order.
@@ -26,4 +27,5 @@ export const MIGRATIONS = [
   CoalescedDeviceEvents1732240810000,
   ClosedAlarmsIndex1732240820000,
   LineNames1732240830000,
+  Tariffs1732240840000,
 ];
