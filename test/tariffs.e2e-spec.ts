@@ -297,6 +297,15 @@ describe('tariffs and energy cost (real PostgreSQL)', () => {
       expect(plain.body.items).toEqual(
         r.body.items.map(({ cost: _c, ...i }: { cost: number }) => i),
       );
+      // Hour by hour, the repeated 02:00 local hour is two periods: 25 on that day.
+      const byHour = await energy(
+        own,
+        `from=${iso(OCT_27)}&to=${iso(OCT_28)}&period=hour&line=1&tz=Europe/Berlin`,
+      ).expect(200);
+      expect(byHour.body.items).toHaveLength(25);
+      expect(
+        new Set(byHour.body.items.map((i: { periodStart: string }) => i.periodStart)).size,
+      ).toBe(25);
       expect(plain.body).not.toHaveProperty('totalCost');
       // Hourly items sum to the same.
       const hourly = await energy(

@@ -131,7 +131,9 @@ export type EnergyPeriod = (typeof ENERGY_PERIODS)[number];
  * later one; the last reading before `from` (looked up at most 2 days back)
  * anchors the first step. A decrease is a counter reset (breaker swapped):
  * the new reading counts as used since a reset to zero, like Prometheus'
- * increase(). Periods start at local midnight / month start of the zone.
+ * increase(). Periods start at local midnight / month start of the zone;
+ * truncating the instant in the zone keeps the two 02:00 hours of an autumn
+ * DST change apart (truncating local wall time would merge them).
  */
 export const ENERGY_PER_PERIOD = `
 WITH anchor AS (
@@ -152,7 +154,7 @@ WITH anchor AS (
          lag(energy_kwh) OVER (PARTITION BY line ORDER BY ts) AS prev
     FROM readings
 )
-SELECT date_trunc($5, ts AT TIME ZONE $6) AT TIME ZONE $6 AS period_start,
+SELECT date_trunc($5, ts, $6) AS period_start,
        line,
        sum(CASE WHEN prev IS NULL THEN 0
                 WHEN energy_kwh >= prev THEN energy_kwh - prev
